@@ -1,0 +1,222 @@
+"""The ``algodiscover`` command line.
+
+Every command reports bad input as one line on stderr, ``algodiscover: error: ...``, and
+exits with code 2. Heavy imports (torch) happen only in the commands that train.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from analysis.errors import AnalysisInputError
+
+EXIT_BAD_INPUT = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(EXIT_BAD_INPUT, f"algodiscover: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {v}")
+    return v
+
+
+def _nonneg_float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="algodiscover", description="Learn iterative numerical algorithms with R2N2 and distil them into exact, verified methods.")
+    p.add_argument("--version", action="version", version=f"algodiscover {_version()}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    c = sub.add_parser("check", help="order conditions, exact order, stability and identity of a Butcher tableau")
+    c.add_argument("tableau", help="tableau JSON file {\"A\": [[..]], \"b\": [..], \"c\": [..]?, \"name\": ?}, or a catalogue name such as RK4")
+    c.add_argument("--max-order", type=_positive_int, default=None, help="highest order tested (default: until the first failure, at most 20)")
+    c.add_argument("--tol", type=_nonneg_float, default=None, help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
+    c.add_argument("--json", action="store_true", help="print JSON instead of text")
+    c.add_argument("--report", metavar="FILE", default=None, help="also write a report (.html, .tex or .pdf)")
+
+    sub.add_parser("families", help="list the built-in problem families")
+    sub.add_parser("methods", help="list the catalogue of classical Runge-Kutta methods")
+    return p
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("algodiscover")
+    except Exception:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
+# ---------------------------------------------------------------------------- check
+def _load_tableau_arg(text: str):
+    from analysis import get_method, load_tableau
+
+    path = Path(text)
+    if path.exists() or text.endswith(".json") or "/" in text:
+        return load_tableau(path)
+    try:
+        return get_method(text)
+    except AnalysisInputError:
+        raise AnalysisInputError(f"{text}: no such file, and not a catalogue method name (see 'algodiscover methods')") from None
+
+
+_MAX_EXACT_WIDTH = 28
+
+
+def format_tableau(t, exact: bool = True) -> str:
+    """The tableau as text, with the usual c | A over b layout (floats when the exact
+    entries are too long to read, e.g. Prince-Dormand 8(7))."""
+    from analysis import format_exact
+
+    s = t.stages
+    if exact and t.exact is not None and max(len(format_exact(x)) for x in t.exact.entries()) > _MAX_EXACT_WIDTH:
+        return format_tableau(t, exact=False) + "\n  (exact entries are too long to print here; 'check --json' lists them)"
+    if exact and t.exact is not None:
+        A = [[format_exact(x) for x in row] for row in t.exact.A]
+        b = [format_exact(x) for x in t.exact.b]
+        c = [format_exact(x) for x in t.exact.c]
+        bh = None if t.exact.b_hat is None else [format_exact(x) for x in t.exact.b_hat]
+    else:
+        A = [[repr(float(x)) for x in row] for row in t.A]
+        b = [repr(float(x)) for x in t.b]
+        c = [repr(float(x)) for x in t.c]
+        bh = None if t.b_hat is None else [repr(float(x)) for x in t.b_hat]
+    if t.is_explicit:
+        A = [[x if j < i else "" for j, x in enumerate(row)] for i, row in enumerate(A)]
+    cw = max(len(x) for x in c)
+    cols = [max([len(A[i][j]) for i in range(s)] + [len(b[j])] + ([len(bh[j])] if bh else [])) for j in range(s)]
+    lines = []
+    for i in range(s):
+        lines.append(f"  {c[i]:>{cw}} | " + "  ".join(f"{A[i][j]:<{cols[j]}}" for j in range(s)).rstrip())
+    lines.append("  " + "-" * cw + "-+-" + "-" * (sum(cols) + 2 * (s - 1)))
+    lines.append(f"  {'':>{cw}} | " + "  ".join(f"{b[j]:<{cols[j]}}" for j in range(s)).rstrip())
+    if bh:
+        lines.append(f"  {'':>{cw}} | " + "  ".join(f"{bh[j]:<{cols[j]}}" for j in range(s)).rstrip() + "   (embedded)")
+    return "\n".join(lines)
+
+
+def render_check_text(a) -> str:
+    from analysis import count_trees
+
+    t = a.tableau
+    kind = "explicit" if t.is_explicit else ("diagonally implicit" if t.is_diagonally_implicit else "implicit")
+    data = "exact coefficients" if t.is_exact else "float64 coefficients"
+    out = [f"{a.name}  ({t.stages} stages, {kind}, {data})", "", format_tableau(t), ""]
+    arith = "exact arithmetic" if a.order.exact else f"float64, tol {a.order.tol:.3g}"
+    cap = " (reached the cap; may be higher)" if a.order.reached_cap else ""
+    out.append(f"order: {a.order.order}{cap}   [{arith}]")
+    out.append("  order  trees  max |Phi(t) - 1/gamma(t)|")
+    for n, r in sorted(a.order.max_residuals.items()):
+        mark = "ok" if n <= a.order.order else "FAILS"
+        out.append(f"  {n:>5}  {count_trees(n):>5}  {r:<12.3e} {mark}")
+    if a.order.embedded_order is not None:
+        out.append(f"embedded weights b_hat: order {a.order.embedded_order}")
+    if a.rational is not None and not t.is_exact:
+        out += ["", "exact tableau (rationalised):" if a.distillation is None else f"distilled exact tableau ({a.distillation.target}, coefficients moved by at most {a.distillation.distance:.3g}):", format_tableau(a.rational)]
+    if a.exact_order is not None:
+        out.append(f"exact order: {a.exact_order.order}" + ("" if a.rational is t else "  (verified in exact arithmetic)"))
+    else:
+        out.append("exact order: none (no exact tableau found)")
+    out.append(f"stage order: {a.stage_order}")
+    if a.principal_error is not None:
+        p = a.exact_order.order if a.exact_order is not None else a.order.order
+        out.append(f"principal error norm A({p + 1}) = {a.principal_error:.4e}")
+    out.append(f"stability function R(z) = {a.stability.R_ascending}")
+    lo, hi = a.stability.real_interval[0], a.stability.imag_limit
+    real = "(-inf, 0]" if not math.isfinite(lo) else f"[{lo:.6g}, 0]"
+    imag = "the whole axis" if not math.isfinite(hi) else ("{0}" if hi == 0 else f"[-{hi:.6g}i, {hi:.6g}i]")
+    out.append(f"stability interval: real {real}, imaginary {imag}")
+    ident = a.identification
+    if ident.kind == "method":
+        out.append(f"identified as: {ident.name}")
+    elif ident.name:
+        closest = f"; closest catalogue method {ident.closest} (max coefficient difference {ident.distance:.3g})" if ident.closest else ""
+        out.append(f"identified as: {ident.name}{closest}")
+    else:
+        out.append("identified as: unknown" + (f"; closest catalogue method {ident.closest} (distance {ident.distance:.3g})" if ident.closest else ""))
+    return "\n".join(out)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from analysis import analyze_tableau
+
+    t = _load_tableau_arg(args.tableau)
+    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol)
+    if args.report:
+        from reports import render_file
+
+        render_file(a.to_json(), Path(args.report))
+    if args.json:
+        print(json.dumps(a.to_json(), indent=2, default=_json_default))
+    else:
+        print(render_check_text(a))
+    return 0
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "tolist"):
+        return o.tolist()
+    return str(o)
+
+
+def cmd_methods(args: argparse.Namespace) -> int:
+    from analysis import catalogue
+
+    print(f"{'name':<22} {'stages':>6} {'order':>5}  {'type':<9} aliases")
+    for e in catalogue().values():
+        order = f"{e.order}" + (f"({e.embedded_order})" if e.embedded_order else "")
+        print(f"{e.name:<22} {e.stages:>6} {order:>5}  {'explicit' if e.explicit else 'implicit':<9} {', '.join(e.aliases[:3])}")
+    return 0
+
+
+def cmd_families(args: argparse.Namespace) -> int:
+    from .families import list_families
+
+    for kind, name, desc in list_families():
+        print(f"{kind:<10} {name:<22} {desc}")
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "methods": cmd_methods, "families": cmd_families}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return EXIT_BAD_INPUT
+    try:
+        return COMMANDS[args.command](args)
+    except AnalysisInputError as exc:
+        print(f"algodiscover: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("algodiscover: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,279 @@
+"""Everything the tool says about a Runge-Kutta tableau, in one JSON-ready object.
+
+:func:`analyze_tableau` runs the whole distilling side on one tableau: order conditions in
+the arithmetic of the data, rationalisation (or distillation of a noisy learned tableau onto
+the nearest exact method), exact order, identification, stability, stage order, error
+coefficients and, given the family the method was trained for, its personalised and
+measured order and an equal-cost comparison with classical methods.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order
+from .catalogue import CatalogueEntry, Identification, catalogue, identify, same_stage_methods
+from .distill import Distillation, distill
+from .numbers import format_exact
+from .odefamily import OdeFamilySpec
+from .order import (
+    ConditionRow,
+    ConditionSet,
+    OrderReport,
+    check_order,
+    condition_rows,
+    general_conditions,
+    principal_error_norm,
+    stage_order,
+)
+from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
+from .rationalize import rationalize
+from .linear_stability import StabilityInfo, stability
+from .tableau import ButcherTableau
+from .rooted_trees import weight_formula
+
+__all__ = ["Analysis", "analyze_tableau", "learned_targets", "ANALYSIS_FORMAT"]
+
+ANALYSIS_FORMAT = "algodiscover.analysis/1"
+_CONDITION_TABLE_CAP = 6  # rows of the per-tree table: orders up to min(p + 1, cap)
+_LOOSE_TOL = 1e-6
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Result of analysing one method; :meth:`to_json` gives the documented keys."""
+
+    kind: str
+    name: str
+    tableau: ButcherTableau
+    order: OrderReport
+    rational: ButcherTableau | None
+    exact_order: OrderReport | None
+    identification: Identification
+    stability: StabilityInfo
+    stage_order: int
+    principal_error: float | None
+    conditions: tuple[ConditionRow, ...]
+    conditions_order: int
+    distillation: Distillation | None = None
+    personalised: PersonalisedOrder | None = None
+    personalised_learned: PersonalisedOrder | None = None
+    measured: MeasuredOrder | None = None
+    measured_learned: MeasuredOrder | None = None
+    comparison: Comparison | None = None
+    family: OdeFamilySpec | None = None
+    baseline: CatalogueEntry | None = None
+    baseline_stability: StabilityInfo | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def final(self) -> ButcherTableau:
+        """The method the user gets: the exact tableau when one was found."""
+        return self.rational if self.rational is not None else self.tableau
+
+    def to_json(self) -> dict[str, Any]:
+        fin = self.final
+        d: dict[str, Any] = {
+            "format": ANALYSIS_FORMAT,
+            "kind": self.kind,
+            "name": self.name,
+            "stages": self.tableau.stages,
+            "explicit": self.tableau.is_explicit,
+            "order": self.order.order,
+            "tol": self.order.tol,
+            "arithmetic": "exact" if self.order.exact else "float64",
+            "residuals": self.order.residuals_json(),
+            "order_reached_cap": self.order.reached_cap,
+            "embedded_order": self.order.embedded_order,
+            "tableau": self.tableau.to_dict(),
+            "rational": None if self.rational is None else self.rational.to_dict(),
+            "exact_order": None if self.exact_order is None else self.exact_order.order,
+            "exact_residuals": None if self.exact_order is None else self.exact_order.residuals_json(),
+            "identified_as": self.identification.name,
+            "identification": self.identification.to_json(),
+            "distillation": None if self.distillation is None else self.distillation.to_json(),
+            "stage_order": self.stage_order,
+            "principal_error_norm": self.principal_error,
+            "stability": self.stability.to_json(),
+            "conditions_order": self.conditions_order,
+            "conditions": [_row_json(r) for r in self.conditions],
+            "final_tableau_float": {"A": fin.A.tolist(), "b": fin.b.tolist(), "c": fin.c.tolist()},
+        }
+        if self.baseline is not None:
+            d["baseline"] = {
+                "name": self.baseline.name,
+                "order": self.baseline.order,
+                "stability": None if self.baseline_stability is None else self.baseline_stability.to_json(),
+            }
+        if self.family is not None:
+            d["family"] = self.family.to_json()
+        if self.personalised is not None:
+            d["personalised_order"] = self.personalised.order
+            d["personalised"] = self.personalised.to_json()
+        if self.personalised_learned is not None:
+            d["personalised_order_learned"] = self.personalised_learned.order
+        if self.measured is not None:
+            d["measured_order"] = _finite_or_none(self.measured.order)
+            d["measured"] = self.measured.to_json()
+        if self.measured_learned is not None:
+            d["measured_order_learned"] = _finite_or_none(self.measured_learned.order)
+            d["measured_learned"] = self.measured_learned.to_json()
+        if self.comparison is not None:
+            d["comparison"] = self.comparison.to_json()
+        d.update(self.extra)
+        return d
+
+
+def _finite_or_none(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _row_json(r: ConditionRow) -> dict[str, Any]:
+    return {
+        "order": r.tree.order,
+        "tree": r.tree.bracket(),
+        "levels": list(r.tree.levels),
+        "formula": weight_formula(r.tree),
+        "phi": r.phi,
+        "phi_exact": None if r.phi_exact is None else format_exact(r.phi_exact),
+        "inv_gamma": f"1/{r.tree.gamma}" if r.tree.gamma != 1 else "1",
+        "residual": r.residual,
+        "tau": r.tau,
+        "satisfied": bool(r.satisfied),
+    }
+
+
+def learned_targets(tableau: ButcherTableau, family: OdeFamilySpec | None, max_personalised: int = 6) -> list[ConditionSet]:
+    """Condition sets to distil a learned method onto, most ambitious first: personalised
+    order p on the family together with general order g (p >= g), then general orders."""
+    s = tableau.stages
+    gmax = min(s if tableau.is_explicit else 2 * s, 8)
+    targets: list[ConditionSet] = []
+    if family is not None:
+        for p in range(max_personalised, 0, -1):
+            for g in range(min(p, gmax), 0, -1):
+                targets.append(general_conditions(g) if g >= p else personalised_conditions(family, p) + general_conditions(g))
+    else:
+        targets = [general_conditions(g) for g in range(gmax, 0, -1)]
+    seen, out = set(), []
+    for t in targets:
+        if t.name not in seen:
+            seen.add(t.name)
+            out.append(t)
+    return out
+
+
+def _baseline(stages: int, explicit: bool) -> CatalogueEntry | None:
+    same = same_stage_methods(stages, explicit=explicit)
+    if not same:
+        return None
+    return max(same, key=lambda e: e.order)
+
+
+def analyze_tableau(
+    tableau: ButcherTableau,
+    *,
+    max_order: int | None = None,
+    tol: float | None = None,
+    family: OdeFamilySpec | None = None,
+    learned: bool = False,
+    targets: Sequence[ConditionSet] | None = None,
+    measure: bool | None = None,
+    name: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> Analysis:
+    """Analyse a tableau (hand-made or learned).
+
+    Parameters
+    ----------
+    max_order, tol : passed to :func:`check_order` for the data's own order.
+    family : the ODE family the method is meant for; adds personalised order, measured
+        order and the equal-cost comparison (explicit methods only).
+    learned : treat the floats as noisy learned weights: distil onto ``targets`` (default
+        :func:`learned_targets`) instead of only rationalising.
+    measure : run the numerical measurements (default: when ``family`` is given).
+    """
+    name = name or tableau.name or f"{tableau.stages}-stage method"
+    rep = check_order(tableau, max_order=max_order, tol=tol)
+    distillation: Distillation | None = None
+    rational: ButcherTableau | None = tableau if tableau.is_exact else rationalize(tableau)
+    if rational is None:
+        if targets is None:
+            if learned:
+                targets = learned_targets(tableau, family)
+            else:
+                loose = check_order(tableau, max_order=max_order, tol=max(tol or 0.0, _LOOSE_TOL)).order
+                targets = [general_conditions(loose)] if loose >= 1 else []
+        distillation = distill(tableau, targets)
+        rational = distillation.exact
+    if rational is not None and rational.name is None:
+        rational = rational.with_name(name)
+    exact_rep = None
+    if rational is not None:
+        note = catalogue_note(rational)
+        exact_rep = check_order(rational, max_order=max_order, tol=1e-40 if note else None)
+    final = rational if rational is not None else tableau
+    fin_order = exact_rep.order if exact_rep is not None else rep.order
+    ident = identify(final, order=fin_order)
+    stab = stability(final)
+    st_order = stage_order(final)
+    try:
+        pen = principal_error_norm(final, fin_order)
+    except Exception:  # pragma: no cover - only for degenerate tableaux
+        pen = None
+    cond_order = min(fin_order + 1, _CONDITION_TABLE_CAP) if fin_order >= 0 else 1
+    rows = tuple(condition_rows(final, max(cond_order, 1), tol=tol))
+    base = _baseline(tableau.stages, tableau.is_explicit)
+    base_stab = stability(base.tableau) if base is not None else None
+
+    pers = pers_l = meas = meas_l = comp = None
+    if family is not None:
+        pers = personalised_order(final, family)
+        if learned:
+            pers_l = personalised_order(tableau, family, tol=_LOOSE_TOL)
+        do_measure = measure if measure is not None else True
+        if do_measure and final.is_explicit:
+            meas = measure_order(final, family)
+            if learned and rational is not None:
+                meas_l = measure_order(tableau.with_name(f"{name} (learned weights)"), family)
+            others = [e.tableau for e in same_stage_methods(tableau.stages, explicit=True)]
+            if learned and rational is not None:
+                others = [tableau.with_name(f"{name} (learned weights)")] + others
+            comp = compare_methods(final.with_name(name), others, family)
+    return Analysis(
+        kind="runge-kutta",
+        name=name,
+        tableau=tableau,
+        order=rep,
+        rational=rational,
+        exact_order=exact_rep,
+        identification=ident,
+        stability=stab,
+        stage_order=st_order,
+        principal_error=pen,
+        conditions=rows,
+        conditions_order=cond_order,
+        distillation=distillation,
+        personalised=pers,
+        personalised_learned=pers_l,
+        measured=meas,
+        measured_learned=meas_l,
+        comparison=comp,
+        family=family,
+        baseline=base,
+        baseline_stability=base_stab,
+        extra=dict(extra or {}),
+    )
+
+
+def catalogue_note(t: ButcherTableau) -> str | None:
+    """The catalogue's note when ``t`` is a decimal-only published method (checked with a
+    1e-40 tolerance in exact arithmetic instead of exact equality)."""
+    for e in catalogue().values():
+        if e.note and e.stages == t.stages and e.tableau == t:
+            return e.note
+    return None

@@ -1,0 +1,173 @@
+"""Classical Runge-Kutta methods, entered exactly, and identification of a tableau.
+
+The data live in ``analysis/data/catalogue.json`` (same format as tableau files, plus
+``order``, ``embedded_order``, ``aliases`` and ``reference``). :func:`identify` names the
+closest catalogue method, or the classical family a method belongs to (2-stage order-2
+methods with parameter ``c2``, Kutta's 3-stage order-3 and 4-stage order-4 families in
+``(c2, c3)``), with the distance.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+import sympy as sp
+
+from .errors import AnalysisInputError
+from .numbers import format_exact
+from .order import check_order
+from .tableau import ButcherTableau
+
+__all__ = ["CatalogueEntry", "catalogue", "get_method", "Identification", "identify", "same_stage_methods"]
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """A published method with its order(s) and source."""
+
+    name: str
+    tableau: ButcherTableau
+    order: int
+    embedded_order: int | None
+    aliases: tuple[str, ...]
+    reference: str
+    note: str | None = None
+
+    @property
+    def stages(self) -> int:
+        return self.tableau.stages
+
+    @property
+    def explicit(self) -> bool:
+        return self.tableau.is_explicit
+
+    @property
+    def exact_order_checkable(self) -> bool:
+        """False for methods published only in decimals (e.g. Tsitouras 5(4)), whose order
+        conditions hold to ~1e-47 rather than exactly."""
+        return self.note is None
+
+
+@lru_cache(maxsize=1)
+def catalogue() -> dict[str, CatalogueEntry]:
+    """All catalogue methods by name (insertion order: explicit, then implicit)."""
+    text = resources.files("analysis").joinpath("data/catalogue.json").read_text(encoding="utf-8")
+    data = json.loads(text)
+    out: dict[str, CatalogueEntry] = {}
+    for m in data["methods"]:
+        t = ButcherTableau.from_dict({k: m[k] for k in ("A", "b", "c", "b_hat", "name") if m.get(k) is not None}, source=f"catalogue:{m['name']}")
+        out[m["name"]] = CatalogueEntry(
+            name=m["name"],
+            tableau=t,
+            order=int(m["order"]),
+            embedded_order=m.get("embedded_order"),
+            aliases=tuple(m.get("aliases", ())),
+            reference=m.get("reference", ""),
+            note=m.get("exact_order_note"),
+        )
+    return out
+
+
+def get_method(name: str) -> ButcherTableau:
+    """A catalogue tableau by name or alias (case-insensitive), e.g. ``"RK4"``, ``"dopri5"``."""
+    key = _norm(name)
+    for e in catalogue().values():
+        if _norm(e.name) == key or any(_norm(a) == key for a in e.aliases):
+            return e.tableau
+    names = ", ".join(catalogue())
+    raise AnalysisInputError(f"unknown method {name!r}; known: {names}")
+
+
+def _norm(s: str) -> str:
+    return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "/()")
+
+
+def same_stage_methods(stages: int, explicit: bool = True) -> list[CatalogueEntry]:
+    """Catalogue methods with the given number of stages (the equal-cost competitors)."""
+    return [e for e in catalogue().values() if e.stages == stages and e.explicit == explicit]
+
+
+@dataclass(frozen=True)
+class Identification:
+    """What a tableau is.
+
+    ``name`` is the catalogue method within ``tol`` of the tableau (allowing equivalent
+    stage orderings), else a family description such as ``"2-stage order-2 family
+    (c2 = 2)"``, else None. ``closest`` and ``distance`` name the nearest catalogue method
+    with the same number of stages and the largest coefficient difference to it.
+    """
+
+    name: str | None
+    kind: str | None  # "method" | "family" | None
+    closest: str | None
+    distance: float | None
+    family: str | None = None
+    parameters: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "identified_as": self.name,
+            "kind": self.kind,
+            "closest": self.closest,
+            "distance": self.distance,
+            "family": self.family,
+            "parameters": self.parameters,
+        }
+
+
+def _distance(a: ButcherTableau, b: ButcherTableau) -> float:
+    if a.stages != b.stages:
+        return float("inf")
+    best = float("inf")
+    perms = [tuple(range(a.stages))] if a.is_explicit or a.stages > 5 else itertools.permutations(range(a.stages))
+    for perm in perms:
+        p = list(perm)
+        d = max(float(np.max(np.abs(a.A[np.ix_(p, p)] - b.A))), float(np.max(np.abs(a.b[p] - b.b))))
+        best = min(best, d)
+    return best
+
+
+def identify(tableau: ButcherTableau, tol: float = 1e-10, order: int | None = None) -> Identification:
+    """Name ``tableau``: a catalogue method (distance <= ``tol``), else its family."""
+    closest, dist = None, None
+    for e in catalogue().values():
+        if e.stages != tableau.stages:
+            continue
+        d = _distance(tableau, e.tableau)
+        if dist is None or d < dist:
+            closest, dist = e.name, d
+    if closest is not None and dist is not None and dist <= tol:
+        return Identification(closest, "method", closest, dist)
+    fam, params = _family(tableau, order)
+    return Identification(fam, "family" if fam else None, closest, dist, fam, params)
+
+
+def _family(t: ButcherTableau, order: int | None) -> tuple[str | None, dict[str, str]]:
+    p = check_order(t).order if order is None else order
+    s = t.stages
+    ex = t.exact
+    c = list(ex.c) if ex is not None else [float(x) for x in t.c]
+
+    def fmt(x: Any) -> str:
+        return format_exact(x) if ex is not None else f"{float(x):.6g}"
+
+    if not t.is_explicit:
+        kind = "diagonally implicit" if t.is_diagonally_implicit else "implicit"
+        return (f"{s}-stage {kind} order-{p} methods" if p >= 1 else None), {}
+    if p < 1:
+        return None, {}
+    if s == 1 and p == 1:
+        return "forward Euler", {}
+    if s == 2 and p == 2:
+        return f"2-stage order-2 family (c2 = {fmt(c[1])})", {"c2": fmt(c[1])}
+    if s == 3 and p == 3:
+        return f"3-stage order-3 family (c2 = {fmt(c[1])}, c3 = {fmt(c[2])})", {"c2": fmt(c[1]), "c3": fmt(c[2])}
+    if s == 4 and p == 4:
+        return f"4-stage order-4 family (c2 = {fmt(c[1])}, c3 = {fmt(c[2])})", {"c2": fmt(c[1]), "c3": fmt(c[2])}
+    return f"{s}-stage explicit order-{p} methods", {}

@@ -1,0 +1,1 @@
+"""Rendering of analyses as HTML and LaTeX reports."""

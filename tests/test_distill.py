@@ -1,0 +1,160 @@
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+import sympy as sp
+from hypothesis import given, strategies as st
+
+from analysis import (
+    ButcherTableau,
+    OdeFamilySpec,
+    catalogue,
+    check_order,
+    distill,
+    general_conditions,
+    get_method,
+    identify,
+    learned_targets,
+    personalised_conditions,
+    personalised_order,
+    rationalize,
+    rationalize_value,
+    stability,
+)
+
+y, a = sp.symbols("y a")
+SQUARE = OdeFamilySpec("square", (y,), (-a * y**2,), (a,), ((1.0, 3.0),), ((0.1, 0.5),))
+LINEAR = OdeFamilySpec("linear", (y,), (-a * y,), (a,), ((-5.0, 5.0),), ((1.0, 5.0),))
+
+
+def _recoverable_from_float64(t):
+    """Entries float64 can pin down under the documented significance rule
+    (q^2 tol max(1, |x|) <= 1e-4 with tol = 1e-14 for rationals; small minimal
+    polynomials for quadratic surds)."""
+    x = sp.Symbol("x")
+    for e in t.exact.entries():
+        if isinstance(e, sp.Rational):
+            if e.q**2 * 1e-14 * max(1.0, abs(float(e))) > 1e-4:
+                return False
+            continue
+        poly = sp.Poly(sp.minimal_polynomial(e, x), x)
+        if poly.degree() > 2 or max(abs(int(c)) for c in poly.all_coeffs()) > 1000:
+            return False
+    return True
+
+
+SMALL = [e for e in catalogue().values() if e.note is None and _recoverable_from_float64(e.tableau)]
+
+
+def test_most_of_the_catalogue_is_recoverable_from_float64():
+    assert len(SMALL) >= 28
+
+
+@pytest.mark.parametrize("entry", SMALL, ids=lambda e: e.name)
+def test_rationalize_recovers_exact_catalogue_methods(entry):
+    t = entry.tableau
+    r = rationalize(t.as_float())
+    assert r is not None and r == t
+
+
+@st.composite
+def rational_tableaux(draw):
+    s = draw(st.integers(1, 5))
+    frac = st.builds(Fraction, st.integers(-60, 60), st.integers(1, 40))
+    A = [[draw(frac) if j < i else Fraction(0) for j in range(s)] for i in range(s)]
+    b = [draw(frac) for _ in range(s)]
+    return ButcherTableau(A, b)
+
+
+@given(rational_tableaux())
+def test_rationalize_of_float_view_is_identity(t):
+    assert rationalize(t.as_float()) == t
+
+
+def test_rationalize_value_rejects_noise_and_finds_surds():
+    assert rationalize_value(0.7290123456789) is None
+    assert rationalize_value(0.25 - math.sqrt(3) / 6) == sp.Rational(1, 4) - sp.sqrt(3) / 6
+    assert rationalize_value(2 - math.sqrt(2)) == 2 - sp.sqrt(2)
+    assert rationalize_value(1 / 7919) == sp.Rational(1, 7919)
+
+
+def test_noisy_rk4_distils_to_rk4():
+    rng = np.random.default_rng(1)
+    rk4 = get_method("RK4")
+    noisy = ButcherTableau(rk4.A + np.tril(rng.normal(0, 1e-7, (4, 4)), -1), rk4.b + rng.normal(0, 1e-7, 4))
+    assert check_order(noisy).order < 4
+    d = distill(noisy, [general_conditions(4)])
+    assert d.exact == rk4 and d.distance < 1e-6
+    assert identify(d.exact).name == "RK4"
+
+
+def _rk4_family(c2, c3):
+    b2 = (2 * c3 - 1) / (12 * c2 * (c3 - c2) * (1 - c2))
+    b3 = (1 - 2 * c2) / (12 * c3 * (c3 - c2) * (1 - c3))
+    b4 = (6 * c2 * c3 - 4 * (c2 + c3) + 3) / (12 * (1 - c2) * (1 - c3))
+    a32 = c3 * (c3 - c2) / (2 * c2 * (1 - 2 * c2))
+    den = 6 * c2 * c3 - 4 * (c2 + c3) + 3
+    a42 = (1 - c2) * (c2 + c3 - 1 - (2 * c3 - 1) ** 2) / (2 * c2 * (c3 - c2) * den)
+    a43 = (1 - 2 * c2) * (1 - c2) * (1 - c3) / (c3 * (c3 - c2) * den)
+    A = [[0, 0, 0, 0], [c2, 0, 0, 0], [c3 - a32, a32, 0, 0], [1 - a42 - a43, a42, a43, 0]]
+    return ButcherTableau(A, [1 - b2 - b3 - b4, b2, b3, b4])
+
+
+@pytest.mark.parametrize("c2, c3", [(math.exp(-1), (math.sqrt(5) - 1) / 2), (math.sqrt(0.2), math.pi / 10), (math.sqrt(0.5), math.e / 10)])
+def test_irrational_member_of_rk4_family_snaps_to_exact_member(c2, c3):
+    t = _rk4_family(c2, c3)
+    assert check_order(t).order == 4 and rationalize(t) is None
+    d = distill(t, [general_conditions(4)])
+    assert d.exact is not None
+    assert check_order(d.exact).order == 4 and d.exact.is_exact
+    ident = identify(d.exact)
+    assert ident.kind in ("family", "method")
+    assert ident.kind == "method" or ident.name.startswith("4-stage order-4 family")
+
+
+def test_personalised_conditions_square_family():
+    conds = personalised_conditions(SQUARE, 5)
+    assert [b.count for b in conds.blocks] == [1, 1, 1, 1, 1]  # one shape y^(n+1) per order
+    paper = ButcherTableau([[0, 0], [2, 0]], ["3/4", "1/4"])
+    assert personalised_order(paper, SQUARE).order == 3
+    assert check_order(paper).order == 2
+    for name in ("Heun", "Midpoint", "Ralston2"):
+        assert personalised_order(get_method(name), SQUARE).order == 2
+
+
+def test_personalised_conditions_linear_family_are_the_tall_trees():
+    conds = personalised_conditions(LINEAR, 6)
+    assert [b.count for b in conds.blocks] == [1] * 6
+    assert personalised_order(get_method("RK4"), LINEAR).order == 4
+    # any s-stage explicit method with R(z) = truncated exp is "order s" on linear problems
+    assert personalised_order(get_method("SSPRK3"), LINEAR).order == 3
+
+
+def test_learned_square_method_distils_to_paper_result():
+    learned = ButcherTableau([[0, 0], [1.84, 0]], [0.72900000000001, 0.27099999999999])
+    d = distill(learned, learned_targets(learned, SQUARE))
+    assert d.exact == ButcherTableau([[0, 0], [2, 0]], ["3/4", "1/4"])
+    assert "order 3 on square" in d.target
+
+
+def test_stability_intervals():
+    rk4 = stability(get_method("RK4"))
+    assert rk4.real_interval[0] == pytest.approx(-2.785293563405282, abs=1e-10)
+    assert rk4.imag_limit == pytest.approx(2 * math.sqrt(2), abs=1e-10)
+    assert stability(get_method("Euler")).real_interval[0] == pytest.approx(-2.0)
+    gl = stability(get_method("GaussLegendre2"))
+    assert math.isinf(gl.real_interval[0]) and math.isinf(gl.imag_limit)
+    assert sp.simplify(gl.R - (sp.Symbol("z") ** 2 + 6 * sp.Symbol("z") + 12) / (sp.Symbol("z") ** 2 - 6 * sp.Symbol("z") + 12)) == 0
+
+
+@pytest.mark.parametrize("entry", list(catalogue().values()), ids=lambda e: e.name)
+def test_identify_catalogue_methods(entry):
+    assert identify(entry.tableau).name == entry.name
+
+
+def test_identify_family_member():
+    t = ButcherTableau([[0, 0], [2, 0]], ["3/4", "1/4"])
+    ident = identify(t)
+    assert ident.kind == "family" and ident.name == "2-stage order-2 family (c2 = 2)"
+    assert ident.closest in ("Heun", "Midpoint", "Ralston2") and ident.distance == pytest.approx(1.0)

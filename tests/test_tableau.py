@@ -1,0 +1,90 @@
+import json
+import math
+import warnings
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from analysis import ButcherTableau, TableauError, TableauWarning, get_method, load_tableau, parse_entry
+from analysis.errors import AnalysisInputError
+
+
+def test_exact_and_float_views():
+    t = ButcherTableau([["1/4", "1/4 - sqrt(3)/6"], ["1/4 + sqrt(3)/6", "1/4"]], ["1/2", "1/2"], name="GL2")
+    assert t.is_exact and not t.is_explicit
+    assert t.exact.c[0] == sp.Rational(1, 2) - sp.sqrt(3) / 6
+    assert t.c[0] == pytest.approx(0.5 - math.sqrt(3) / 6, abs=1e-16)
+    assert t.A.dtype == np.float64 and not t.A.flags.writeable
+
+
+def test_json_round_trip_is_lossless(tmp_path):
+    for name in ("RK4", "GaussLegendre3", "PrinceDormand8(7)", "SDIRK34"):
+        t = get_method(name)
+        p = tmp_path / "t.json"
+        t.to_json(p)
+        back = load_tableau(p)
+        assert back == t and back.exact.entries() == t.exact.entries()
+    f = ButcherTableau(np.array([[0, 0], [0.1 + 0.2, 0]]), [0.3, 0.7])
+    f.to_json(tmp_path / "f.json")
+    g = load_tableau(tmp_path / "f.json")
+    assert not g.is_exact and np.array_equal(g.A, f.A) and np.array_equal(g.b, f.b)
+
+
+def test_decimal_strings_are_exact():
+    assert parse_entry("0.161") == sp.Rational(161, 1000)
+    assert isinstance(parse_entry(0.5), float)
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"A": [[0, 0], [1]], "b": [1, 0]}, "square"),
+        ({"A": [[0, 0], [1, 0]], "b": [1, 0, 0]}, "3 entries"),
+        ({"A": [[0, 0], [float("nan"), 0]], "b": [1, 0]}, "finite"),
+        ({"A": [[0, 0], ["1/0", 0]], "b": [1, 0]}, "finite"),
+        ({"A": [[0, 0], ["x+1", 0]], "b": [1, 0]}, "unknown name 'x'"),
+        ({"A": [[0, 0], ["__import__('os')", 0]], "b": [1, 0]}, "cannot parse"),
+        ({"A": [[0, 0], [True, 0]], "b": [1, 0]}, "boolean"),
+        ({"A": "A", "b": [1]}, "list of rows"),
+        ({"A": [], "b": []}, "empty"),
+    ],
+)
+def test_validation_errors_name_the_input(kwargs, fragment):
+    with pytest.raises(AnalysisInputError) as err:
+        ButcherTableau(**kwargs)
+    assert fragment in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_nodes_that_are_not_row_sums_warn():
+    with pytest.warns(TableauWarning, match="row sums"):
+        ButcherTableau([[0, 0], [1, 0]], ["1/2", "1/2"], c=[0, "1/2"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ButcherTableau([[0, 0], [1, 0]], ["1/2", "1/2"], c=[0, 1])
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ('{"A": [[0]], ', "malformed JSON"),
+        ('{"A": [[0, 0], [1, 0]]}', "missing key 'b'"),
+        ('{"A": [[NaN]], "b": [1]}', "NaN"),
+        ('[1, 2]', "JSON object"),
+        ('{"A": [[0]], "b": [1], "stages": 3}', "unknown key 'stages'"),
+    ],
+)
+def test_load_errors_name_the_file(tmp_path, text, fragment):
+    p = tmp_path / "bad.json"
+    p.write_text(text)
+    with pytest.raises(TableauError) as err:
+        load_tableau(p)
+    assert str(p) in str(err.value) and fragment in str(err.value)
+
+
+def test_permuted_is_equivalent_but_not_equal():
+    t = get_method("GaussLegendre2")
+    p = t.permuted([1, 0])
+    assert p != t
+    assert p.permuted([1, 0]) == t
