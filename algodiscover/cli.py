@@ -55,9 +55,57 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c.add_argument("--report", metavar="FILE", default=None, help="also write a report (.html, .tex or .pdf)")
 
+    for name, helptext in (("discover", "train + distil + analyse + report (no arguments: the built-in example)"),
+                           ("train", "train only: writes algorithm.json")):
+        d = sub.add_parser(name, help=helptext)
+        d.add_argument("problem_class", nargs="?", choices=("ode", "linear", "nonlinear"), help="problem class (default ode, or the config's)")
+        d.add_argument("--family", help="problem family (see 'algodiscover families')")
+        d.add_argument("--stages", type=_positive_int, help="inner evaluations n")
+        d.add_argument("--outer", type=_positive_int, help="outer iterations K")
+        d.add_argument("--seed", type=_nonneg_int, help="random seed (default 0)")
+        d.add_argument("--out", metavar="DIR", help="output directory (default ./runs/<name>)")
+        d.add_argument("--config", metavar="FILE.toml", help="run configuration (see README)")
+        d.add_argument("--name", help="run name (default <class>-<family>-<stages>)")
+        d.add_argument("--resume", action="store_true", help="continue an interrupted training from its checkpoint")
+        d.add_argument("--quiet", action="store_true", help="no progress bars")
+        if name == "discover":
+            d.add_argument("--format", default="html,tex", help="report formats: html,tex,pdf or none (default html,tex)")
+
+    an = sub.add_parser("analyze", help="distil and analyse an algorithm.json")
+    an.add_argument("algorithm", help="path to algorithm.json")
+    an.add_argument("--json", action="store_true", help="print the analysis as JSON")
+    an.add_argument("--out", metavar="FILE", help="also write analysis.json here")
+
+    rp = sub.add_parser("report", help="re-render the reports of a run directory")
+    rp.add_argument("run_dir")
+    rp.add_argument("--format", default="html,tex", help="html,tex,pdf (default html,tex)")
+
     sub.add_parser("families", help="list the built-in problem families")
     sub.add_parser("methods", help="list the catalogue of classical Runge-Kutta methods")
     return p
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {v}")
+    return v
+
+
+_FORMATS = ("html", "tex", "pdf")
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    if text.strip().lower() in ("", "none"):
+        return ()
+    out = tuple(x.strip().lower() for x in text.split(",") if x.strip())
+    bad = [x for x in out if x not in _FORMATS]
+    if bad:
+        raise AnalysisInputError(f"--format: unknown format {bad[0]!r} (choose from html, tex, pdf, none)")
+    return out
 
 
 def _version() -> str:
@@ -199,7 +247,113 @@ def cmd_families(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "methods": cmd_methods, "families": cmd_families}
+def _run_config(args: argparse.Namespace):
+    from .config import default_config, load_config
+
+    if args.config:
+        cfg = load_config(args.config)
+        if args.problem_class and args.problem_class != cfg.problem_class:
+            raise AnalysisInputError(f"{args.config}: configures problem class {cfg.problem_class!r}, but the command asks for {args.problem_class!r}")
+    else:
+        cfg = default_config(args.problem_class or "ode")
+    return cfg.with_overrides(family=args.family, stages=args.stages, outer=args.outer, seed=args.seed, name=args.name)
+
+
+def _summary(analysis: dict[str, Any]) -> str:
+    lines = []
+    kind = analysis.get("kind")
+    if kind == "runge-kutta":
+        lines.append(f"learned {analysis['stages']}-stage integrator '{analysis['name']}'")
+        if analysis.get("rational"):
+            from analysis import ButcherTableau
+
+            t = ButcherTableau.from_dict(analysis["rational"])
+            lines.append("distilled exact tableau:")
+            lines.append(format_tableau(t))
+        lines.append(f"general order {analysis.get('exact_order', analysis['order'])}"
+                     + (f", personalised order {analysis['personalised_order']} on {analysis['family']['name']}" if analysis.get("personalised_order") is not None else "")
+                     + (f", measured order {analysis['measured_order']:.2f}" if analysis.get("measured_order") is not None else ""))
+        if analysis.get("identified_as"):
+            lines.append(f"identified as: {analysis['identified_as']}")
+        comp = analysis.get("comparison")
+        if comp:
+            for setting in ("in_distribution", "out_of_distribution"):
+                rat = comp["ratios"].get(setting, {})
+                if rat:
+                    best = ", ".join(f"{k} {v:.3g}x" for k, v in rat.items())
+                    lines.append(f"error of classical methods / learned ({setting.replace('_', ' ')}): {best}")
+    else:
+        for key in ("summary",):
+            if analysis.get(key):
+                lines.append(str(analysis[key]))
+    return "\n".join(lines)
+
+
+def cmd_discover(args: argparse.Namespace) -> int:
+    from .discover import run_discover
+    from .errors import TrainingDiverged
+
+    formats = _formats(args.format)
+    cfg = _run_config(args)
+    out = Path(args.out) if args.out else Path("runs") / cfg.run_name
+    try:
+        res = run_discover(cfg, out, formats=formats, progress=not args.quiet, resume=args.resume)
+    except TrainingDiverged as exc:
+        print(f"algodiscover: {exc}", file=sys.stderr)
+        return 1
+    print(_summary(res.analysis))
+    print(f"wrote {', '.join(str(p) for p in res.files)}")
+    print(f"time: train {res.timings['train_s']:.1f} s, analyse {res.timings['analyze_s']:.1f} s, report {res.timings['report_s']:.1f} s")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .discover import train_algorithm
+    from .errors import TrainingDiverged
+
+    cfg = _run_config(args)
+    out = Path(args.out) if args.out else Path("runs") / cfg.run_name
+    if out.exists() and not out.is_dir():
+        raise AnalysisInputError(f"{out}: exists and is not a directory")
+    try:
+        alg = train_algorithm(cfg, progress=not args.quiet, checkpoint=out / ".checkpoint.pt", resume=args.resume)
+    except TrainingDiverged as exc:
+        print(f"algodiscover: {exc}", file=sys.stderr)
+        return 1
+    path = alg.save(out / "algorithm.json")
+    (out / ".checkpoint.pt").unlink(missing_ok=True)
+    print(f"final loss {alg.training.get('final_loss', float('nan')):.6g}; wrote {path}")
+    return 0
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from analysis import write_json_atomic
+
+    from .artefact import LearnedAlgorithm
+    from .discover import analyze_algorithm
+
+    alg = LearnedAlgorithm.load(args.algorithm)
+    data = analyze_algorithm(alg, progress=False)
+    if args.out:
+        write_json_atomic(args.out, data)
+    print(json.dumps(data, indent=2) if args.json else _summary(data))
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from reports import render_run
+
+    from .discover import load_run_analysis
+
+    formats = _formats(args.format)
+    data = load_run_analysis(Path(args.run_dir))
+    files = render_run(data, Path(args.run_dir), formats=formats)
+    print(f"wrote {', '.join(str(p) for p in files)}")
+    return 0
+
+
+COMMANDS = {"check": cmd_check, "methods": cmd_methods, "families": cmd_families, "discover": cmd_discover,
+            "train": cmd_train, "analyze": cmd_analyze, "report": cmd_report}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,167 @@
+"""``LearnedAlgorithm``: the artefact a training run leaves behind (``algorithm.json``).
+
+It holds the weights at full precision (floats written with ``repr`` round-trip exactly),
+the structure, the problem family, the whole configuration, the seed, the loss history,
+the package versions and a SHA-256 content hash over everything that defines the result
+(not the wall time). Files are written atomically, so a failed or diverged run never
+replaces a good artefact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from analysis import ButcherTableau, write_json_atomic
+
+from .errors import InputError
+
+__all__ = ["LearnedAlgorithm", "ALGORITHM_FORMAT", "package_versions", "content_hash"]
+
+ALGORITHM_FORMAT = "algodiscover.algorithm/1"
+_HASHED = ("format", "kind", "problem", "structure", "weights", "config", "seed", "training")
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of the packages that decide the numbers."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for pkg in ("algodiscover", "torch", "numpy", "scipy", "sympy", "mpmath"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    """``sha256:`` of the canonical JSON of the defining fields."""
+    body = {k: data.get(k) for k in _HASHED}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LearnedAlgorithm:
+    """A trained R2N2 and how it came to be.
+
+    ``kind`` is ``"runge-kutta"``, ``"krylov"`` or ``"newton-krylov"``; ``weights`` holds
+    ``W`` (n x n, strictly lower triangular) and ``b`` (n), plus ``h`` for solvers and any
+    inner weights; ``problem`` names the class (``ode``/``linear``/``nonlinear``) and family.
+    """
+
+    kind: str
+    problem: dict[str, Any]
+    structure: dict[str, Any]
+    weights: dict[str, Any]
+    config: dict[str, Any]
+    seed: int
+    training: dict[str, Any]
+    versions: dict[str, str] = field(default_factory=package_versions)
+    timing: dict[str, float] = field(default_factory=dict)
+
+    # ----------------------------------------------------------------- views
+    @property
+    def W(self) -> np.ndarray:
+        return np.array(self.weights["W"], dtype=np.float64).reshape(self.stages, self.stages)
+
+    @property
+    def b(self) -> np.ndarray:
+        return np.array(self.weights["b"], dtype=np.float64)
+
+    @property
+    def stages(self) -> int:
+        return int(self.structure["stages"])
+
+    def tableau(self, name: str | None = None) -> ButcherTableau:
+        return ButcherTableau(self.W, self.b, name=name or self.default_name)
+
+    @property
+    def default_name(self) -> str:
+        fam = self.problem.get("family", "?")
+        return f"R2N2-{self.stages}-{fam}"
+
+    # ----------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        d = {
+            "format": ALGORITHM_FORMAT,
+            "kind": self.kind,
+            "problem": self.problem,
+            "structure": self.structure,
+            "weights": self.weights,
+            "config": self.config,
+            "seed": self.seed,
+            "training": self.training,
+            "versions": self.versions,
+            "timing": self.timing,
+        }
+        d["content_hash"] = content_hash(d)
+        return d
+
+    @property
+    def content_hash(self) -> str:
+        return self.to_dict()["content_hash"]
+
+    def save(self, path: str | Path) -> Path:
+        p = Path(path)
+        write_json_atomic(p, self.to_dict())
+        return p
+
+    @classmethod
+    def load(cls, path: str | Path, verify: bool = True) -> "LearnedAlgorithm":
+        """Load ``algorithm.json``; a missing file, bad JSON, missing keys, non-finite
+        weights or (with ``verify``) a content hash that does not match raise
+        :class:`InputError` naming the file."""
+        p = Path(path)
+        if not p.exists():
+            raise InputError(f"{p}: no such file (expected an algorithm.json written by 'algodiscover train' or 'discover')")
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"), parse_constant=_reject)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{p}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
+        except ValueError as exc:
+            raise InputError(f"{p}: {exc}") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{p}: expected a JSON object")
+        if data.get("format") != ALGORITHM_FORMAT:
+            raise InputError(f"{p}: not an algodiscover algorithm file (format {data.get('format')!r}, expected {ALGORITHM_FORMAT!r})")
+        missing = [k for k in ("kind", "problem", "structure", "weights", "config", "seed", "training") if k not in data]
+        if missing:
+            raise InputError(f"{p}: missing key {missing[0]!r}")
+        if verify and "content_hash" in data and data["content_hash"] != content_hash(data):
+            raise InputError(f"{p}: content hash does not match its contents (file edited or corrupt)")
+        alg = cls(
+            kind=data["kind"], problem=data["problem"], structure=data["structure"], weights=data["weights"],
+            config=data["config"], seed=int(data["seed"]), training=data["training"],
+            versions=data.get("versions", {}), timing=data.get("timing", {}),
+        )
+        alg._validate(str(p))
+        return alg
+
+    def _validate(self, where: str) -> None:
+        try:
+            n = self.stages
+            W, b = self.W, self.b
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(f"{where}: weights or structure malformed ({exc})") from None
+        if W.shape != (n, n) or b.shape != (n,):
+            raise InputError(f"{where}: weights have the wrong shape for {n} stages")
+        if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
+            raise InputError(f"{where}: weights are not finite")
+        h = self.weights.get("h")
+        if h is not None and not (isinstance(h, (int, float)) and math.isfinite(h)):
+            raise InputError(f"{where}: weight h is not finite")
+
+
+def _reject(name: str) -> float:
+    raise ValueError(f"{name} is not a finite number")

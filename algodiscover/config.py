@@ -1,0 +1,210 @@
+"""Run configuration: TOML files, command-line overrides and the built-in default.
+
+A configuration file mirrors :class:`RunConfig`::
+
+    name = "square-2"          # optional run name (default: <class>-<family>-<stages>)
+    seed = 0
+
+    [problem]
+    class = "ode"              # ode | linear | nonlinear
+    family = "square"          # a built-in family, or "custom" with a [family] table
+
+    [model]
+    stages = 2                 # inner evaluations n
+    outer = 1                  # outer iterations K unrolled in training
+    consistency = "none"       # none | softmax | affine
+    init = "random"            # random | zeros | a catalogue method such as "RK4"
+    init_scale = 0.1
+
+    [train]
+    adam_steps = 300
+    lr = 0.02
+    lbfgs_steps = 200
+
+    [ode]                      # options of the problem class (see its documentation)
+    samples = 512
+    taylor_order = 0
+
+Unknown keys, wrong types and bad values are reported with the key named.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import InputError
+from .model import CONSISTENCY_MODES
+from .training import TrainConfig
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+__all__ = ["ModelConfig", "RunConfig", "load_config", "DEFAULT_CONFIG", "PROBLEM_CLASSES"]
+
+PROBLEM_CLASSES = ("ode", "linear", "nonlinear")
+_TOP_KEYS = {"name", "seed", "problem", "model", "train", "family", *PROBLEM_CLASSES}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    stages: int = 2
+    outer: int = 1
+    consistency: str | None = None
+    init: str = "random"
+    init_scale: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.stages, int) or isinstance(self.stages, bool) or not 1 <= self.stages <= 16:
+            raise InputError(f"model.stages must be an integer in 1..16, got {self.stages!r}")
+        if not isinstance(self.outer, int) or isinstance(self.outer, bool) or not 1 <= self.outer <= 200:
+            raise InputError(f"model.outer must be an integer in 1..200, got {self.outer!r}")
+        if self.consistency not in CONSISTENCY_MODES:
+            raise InputError(f"model.consistency must be none, softmax or affine, got {self.consistency!r}")
+        if not isinstance(self.init, str):
+            raise InputError(f"model.init must be a string, got {self.init!r}")
+        if not (isinstance(self.init_scale, (int, float)) and self.init_scale >= 0):
+            raise InputError(f"model.init_scale must be a number >= 0, got {self.init_scale!r}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines a run. ``options`` holds the problem class's own section
+    (validated by that class's config dataclass when the run starts); ``custom_family`` the
+    ``[family]`` table of a user-defined family."""
+
+    problem_class: str = "ode"
+    family: str = "square"
+    seed: int = 0
+    name: str | None = None
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    options: dict[str, Any] = field(default_factory=dict)
+    custom_family: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if self.problem_class not in PROBLEM_CLASSES:
+            raise InputError(f"problem class must be one of {', '.join(PROBLEM_CLASSES)}, got {self.problem_class!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if self.family == "custom" and not self.custom_family:
+            raise InputError("problem.family = 'custom' needs a [family] table")
+
+    @property
+    def run_name(self) -> str:
+        return self.name or f"{self.problem_class}-{self.family if self.family != 'custom' else (self.custom_family or {}).get('name', 'custom')}-{self.model.stages}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.run_name,
+            "seed": self.seed,
+            "problem": {"class": self.problem_class, "family": self.family},
+            "model": asdict(self.model),
+            "train": self.train.to_json(),
+            self.problem_class: dict(self.options),
+            **({"family": self.custom_family} if self.custom_family else {}),
+        }
+
+    def with_overrides(self, *, family: str | None = None, stages: int | None = None, outer: int | None = None,
+                       seed: int | None = None, name: str | None = None) -> "RunConfig":
+        """Apply command-line overrides (None means "not given")."""
+        cfg = self
+        model_kw = {k: v for k, v in (("stages", stages), ("outer", outer)) if v is not None}
+        if model_kw:
+            try:
+                cfg = replace(cfg, model=replace(cfg.model, **model_kw))
+            except InputError as exc:
+                raise InputError(str(exc).replace("model.", "--")) from None
+        top = {k: v for k, v in (("family", family), ("seed", seed), ("name", name)) if v is not None}
+        if family is not None and family != "custom":
+            top["custom_family"] = None
+        return replace(cfg, **top) if top else cfg
+
+
+def _table(data: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:
+    val = data.get(key, {})
+    if not isinstance(val, Mapping):
+        raise InputError(f"{source}: [{key}] must be a table")
+    return dict(val)
+
+
+def _build(cls, table: dict[str, Any], section: str, source: str):
+    allowed = set(cls.__dataclass_fields__)
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InputError(f"{source}: unknown key {section}.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    try:
+        return cls(**table)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    except TypeError as exc:
+        raise InputError(f"{source}: [{section}] {exc}") from None
+
+
+def config_from_mapping(data: Mapping[str, Any], source: str = "config") -> RunConfig:
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise InputError(f"{source}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(_TOP_KEYS))})")
+    prob = _table(data, "problem", source)
+    bad = sorted(set(prob) - {"class", "family"})
+    if bad:
+        raise InputError(f"{source}: unknown key problem.{bad[0]!r} (allowed: class, family)")
+    pclass = prob.get("class", "ode")
+    if pclass not in PROBLEM_CLASSES:
+        raise InputError(f"{source}: problem.class must be one of {', '.join(PROBLEM_CLASSES)}, got {pclass!r}")
+    base = default_config(pclass)
+    model_t = _table(data, "model", source)
+    if "consistency" in model_t and model_t["consistency"] in ("none", "None"):
+        model_t["consistency"] = None
+    model = _build(ModelConfig, {**asdict(base.model), **model_t}, "model", source)
+    train = _build(TrainConfig, {**base.train.to_json(), **_table(data, "train", source)}, "train", source)
+    for other in PROBLEM_CLASSES:
+        if other != pclass and other in data:
+            raise InputError(f"{source}: section [{other}] does not apply to problem.class = {pclass!r}")
+    options = {**base.options, **_table(data, pclass, source)}
+    custom = _table(data, "family", source) or None
+    family = prob.get("family", "custom" if custom else base.family)
+    if not isinstance(family, str):
+        raise InputError(f"{source}: problem.family must be a string")
+    if custom and family != "custom":
+        raise InputError(f"{source}: a [family] table needs problem.family = \"custom\"")
+    seed = data.get("seed", 0)
+    name = data.get("name")
+    if name is not None and (not isinstance(name, str) or not name or "/" in name):
+        raise InputError(f"{source}: name must be a non-empty string without '/'")
+    try:
+        return RunConfig(pclass, family, seed, name, model, train, options, custom)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+
+
+def load_config(path: str | Path) -> RunConfig:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{p}: no such config file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{p}: malformed TOML ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+    return config_from_mapping(data, source=str(p))
+
+
+def default_config(problem_class: str = "ode") -> RunConfig:
+    """The built-in default of each problem class (``discover`` with no arguments runs
+    the ODE one: 2 stages on y' = -a y^2, the Runge-Kutta network paper's example)."""
+    if problem_class == "ode":
+        return RunConfig("ode", "square", 0, None, ModelConfig(stages=2), TrainConfig(), {})
+    if problem_class == "linear":
+        return RunConfig("linear", "spd", 0, None, ModelConfig(stages=4, outer=3), TrainConfig(adam_steps=300, lr=0.02, lbfgs_steps=300), {})
+    if problem_class == "nonlinear":
+        return RunConfig("nonlinear", "hequation", 0, None, ModelConfig(stages=2, outer=6), TrainConfig(adam_steps=200, lr=0.01, lbfgs_steps=200), {})
+    raise InputError(f"unknown problem class {problem_class!r}")
+
+
+DEFAULT_CONFIG = default_config("ode")

@@ -1,0 +1,328 @@
+"""The ODE branch: data, losses and training of R2N2 integrators, and their export.
+
+Training data are one-step (or K-step) problems ``(params, y0, h)`` drawn from a family
+with their reference solution ``y(K h)`` (closed form, or DOP853 at rtol = atol = 1e-13),
+cached on disk. The loss is the mean squared one-step error, optionally normalised per
+sample by a reference method's error, plus an optional Taylor regulariser that pushes the
+first p h-derivatives of the step towards the exact flow: the order conditions
+``Phi(t) = 1/gamma(t)`` of all trees up to order p (``"general"``), or only the
+combinations that matter for the family's right-hand side (``"family"``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from analysis import ButcherTableau, OdeSamples, get_method, personalised_conditions, rk_step, tree_table
+
+from .errors import InputError
+from .model import R2N2, tree_residuals
+from .ode_families import OdeFamily
+
+__all__ = ["OdeTrainingConfig", "OdeData", "make_ode_data", "ode_loss", "tableau_solver", "cache_dir"]
+
+NORMALISATIONS = ("none", "reference")
+TAYLOR_MODES = ("general", "family")
+
+
+@dataclass(frozen=True)
+class OdeTrainingConfig:
+    """What the ODE loss looks at.
+
+    samples : number of training problems
+    normalise : ``"reference"`` divides each sample's squared error by that of
+        ``reference_method`` (so small and large steps weigh alike); ``"none"`` uses the
+        plain mean squared error divided by its value for the reference method
+    reference_method : catalogue name used for normalisation (default forward Euler)
+    taylor_order : 0 for none, else the order p targeted by the regulariser
+    taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
+        order conditions up to p)
+    taylor_weight : weight of the regulariser
+    """
+
+    samples: int = 512
+    normalise: str = "reference"
+    reference_method: str = "Euler"
+    taylor_order: int = 0
+    taylor_mode: str = "general"
+    taylor_weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.samples, int) or self.samples < 1:
+            raise InputError(f"ode.samples must be an integer >= 1, got {self.samples!r}")
+        if self.normalise not in NORMALISATIONS:
+            raise InputError(f"ode.normalise must be one of {', '.join(NORMALISATIONS)}, got {self.normalise!r}")
+        if self.taylor_mode not in TAYLOR_MODES:
+            raise InputError(f"ode.taylor_mode must be one of {', '.join(TAYLOR_MODES)}, got {self.taylor_mode!r}")
+        if not isinstance(self.taylor_order, int) or not 0 <= self.taylor_order <= 8:
+            raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
+        if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
+            raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
+        get_method(self.reference_method)  # raises a clear error for unknown names
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def cache_dir() -> Path:
+    """Where reference solutions are cached: ``$ALGODISCOVER_CACHE`` or
+    ``~/.cache/algodiscover``."""
+    return Path(os.environ.get("ALGODISCOVER_CACHE", Path.home() / ".cache" / "algodiscover"))
+
+
+@dataclass(frozen=True)
+class OdeData:
+    """Training problems and their reference solutions after ``outer`` steps of size h."""
+
+    samples: OdeSamples
+    reference: np.ndarray
+    outer: int
+
+
+def make_ode_data(family: OdeFamily, n: int, seed: int, outer: int = 1, cache: bool = True) -> OdeData:
+    """Sample ``n`` problems reproducibly and compute (or load) their reference solutions."""
+    smp = family.spec.sample(n, seed)
+    key = hashlib.sha256(json.dumps({"family": family.spec.to_json(), "rhs": [str(g) for g in family.spec.rhs], "n": n, "seed": seed, "outer": outer, "v": 1}, sort_keys=True).encode()).hexdigest()[:24]
+    path = cache_dir() / f"ode-{family.name}-{key}.npz"
+    if cache and path.exists():
+        try:
+            with np.load(path) as z:
+                ref = z["reference"]
+                if ref.shape == smp.y0.shape and np.array_equal(z["y0"], smp.y0):
+                    return OdeData(smp, ref, outer)
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache entry: recompute and overwrite
+    ref = family.spec.flow(smp.y0, smp.params, outer * smp.h)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
+            os.close(fd)
+            np.savez(tmp, reference=ref, y0=smp.y0)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # a read-only cache only costs time
+    return OdeData(smp, ref, outer)
+
+
+def _reference_errors2(family: OdeFamily, data: OdeData, method: str) -> np.ndarray:
+    tab = get_method(method)
+    smp = data.samples
+    y = smp.y0
+    for _ in range(data.outer):
+        y = rk_step(tab, lambda Y: family.spec.numpy_rhs(Y, smp.params), y, smp.h)
+    return np.sum((y - data.reference) ** 2, axis=1)
+
+
+def ode_loss(model: R2N2, family: OdeFamily, data: OdeData, cfg: OdeTrainingConfig) -> Callable[[], torch.Tensor]:
+    """The training loss as a closure over the data (full batch)."""
+    smp = data.samples
+    P = torch.tensor(smp.params, dtype=torch.float64)
+    Y0 = torch.tensor(smp.y0, dtype=torch.float64)
+    H = torch.tensor(smp.h, dtype=torch.float64)
+    REF = torch.tensor(data.reference, dtype=torch.float64)
+    f = family.torch_rhs(P)
+    ref_e2 = _reference_errors2(family, data, cfg.reference_method)
+    floor = 1e-300
+    if cfg.normalise == "reference":
+        scale = torch.tensor(np.maximum(ref_e2, floor), dtype=torch.float64)
+    else:
+        scale = torch.tensor(max(float(np.mean(ref_e2)), floor), dtype=torch.float64)
+    reg: Callable[[], torch.Tensor] | None = None
+    if cfg.taylor_order > 0 and cfg.taylor_weight > 0:
+        p = cfg.taylor_order
+        if cfg.taylor_mode == "general":
+            reg = lambda: (tree_residuals(model, p) ** 2).sum()  # noqa: E731
+        else:
+            conds = personalised_conditions(family.spec, p)
+            tab = tree_table(p)
+            M = np.zeros((conds.count, tab.offsets[p + 1]))
+            r0 = 0
+            for blk in conds.blocks:
+                sl = tab.of_order(blk.order)
+                m = blk.matrix()
+                M[r0:r0 + m.shape[0], sl] = m
+                r0 += m.shape[0]
+            Mt = torch.tensor(M, dtype=torch.float64)
+            reg = lambda: ((Mt @ tree_residuals(model, p)) ** 2).sum()  # noqa: E731
+
+    def loss() -> torch.Tensor:
+        x = model(f, Y0, H, outer=data.outer)
+        e2 = ((x - REF) ** 2).sum(dim=1)
+        val = (e2 / scale).mean()
+        if reg is not None:
+            val = val + cfg.taylor_weight * reg()
+        return val
+
+    return loss
+
+
+# ----------------------------------------------------------------------------- export
+def tableau_solver(tableau: ButcherTableau):
+    """A :class:`scipy.integrate.OdeSolver` subclass that takes fixed steps of an explicit
+    tableau::
+
+        Solver = tableau_solver(get_method("RK4"))
+        solve_ivp(fun, (0, 1), y0, method=Solver, first_step=0.01)
+
+    ``first_step`` is the step size (required); the last step is shortened to land on the
+    end of the interval. Dense output is linear interpolation between steps.
+    """
+    from scipy.integrate import OdeSolver
+    from scipy.integrate._ivp.base import DenseOutput
+
+    if not tableau.is_explicit:
+        raise InputError(f"{tableau.label}: only explicit tableaux can be exported as a fixed-step solver")
+    A, b, c = tableau.A.copy(), tableau.b.copy(), tableau.c.copy()
+    s = tableau.stages
+    label = tableau.label
+
+    class _Linear(DenseOutput):
+        def __init__(self, t_old: float, t: float, y_old: np.ndarray, y: np.ndarray) -> None:
+            super().__init__(t_old, t)
+            self.y_old, self.y_new = y_old, y
+
+        def _call_impl(self, t: np.ndarray) -> np.ndarray:
+            w = (np.asarray(t) - self.t_old) / (self.t - self.t_old)
+            if np.ndim(w) == 0:
+                return self.y_old + w * (self.y_new - self.y_old)
+            return self.y_old[:, None] + np.outer(self.y_new - self.y_old, w)
+
+    class FixedStepRK(OdeSolver):
+        __doc__ = f"Fixed-step explicit Runge-Kutta solver for {label}."
+        tableau_ = tableau
+
+        def __init__(self, fun, t0, y0, t_bound, first_step=None, vectorized=False, **extraneous):
+            if first_step is None or not np.isfinite(first_step) or first_step <= 0:
+                raise ValueError(f"{label}: pass the fixed step size as first_step > 0")
+            super().__init__(fun, t0, y0, t_bound, vectorized, support_complex=True)
+            self.h = float(first_step)
+            self.y_old = None
+            self.t_old = None
+
+        def _step_impl(self):
+            t, y = self.t, self.y
+            remaining = abs(self.t_bound - t)
+            # land exactly on t_bound instead of leaving a sliver step to rounding
+            h = (remaining if remaining <= self.h * (1 + 1e-9) else self.h) * self.direction
+            K = np.empty((s,) + y.shape, dtype=y.dtype)
+            for i in range(s):
+                K[i] = self.fun(t + c[i] * h, y + h * (A[i, :i] @ K[:i]) if i else y)
+            self.y_old, self.t_old = y, t
+            self.t = t + h
+            self.y = y + h * (b @ K)
+            return True, None
+
+        def _dense_output_impl(self):
+            return _Linear(self.t_old, self.t, self.y_old, self.y)
+
+    FixedStepRK.__name__ = FixedStepRK.__qualname__ = f"FixedStep_{''.join(ch for ch in label if ch.isalnum())}"
+    return FixedStepRK
+
+
+# ----------------------------------------------------------------------------- branch API
+def family_for(problem: dict[str, Any]) -> OdeFamily:
+    """The family named in a run's problem section (built-in, or custom from its table)."""
+    from .ode_families import get_ode_family, ode_family_from_config
+
+    if problem.get("family") == "custom":
+        table = problem.get("custom")
+        if not isinstance(table, dict):
+            raise InputError("custom ODE family without its [family] table")
+        return ode_family_from_config(table, source="[family]")
+    return get_ode_family(str(problem.get("family")))
+
+
+def list_families() -> list[tuple[str, str]]:
+    from .ode_families import ODE_FAMILIES
+
+    return [(name, fam.spec.description) for name, fam in ODE_FAMILIES.items()]
+
+
+def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, resume: bool = False):
+    """Train an R2N2 integrator for ``cfg`` (a :class:`RunConfig` of class ``ode``) and
+    return the :class:`LearnedAlgorithm`."""
+    import time
+
+    from .artefact import LearnedAlgorithm
+    from .training import train
+
+    opts = OdeTrainingConfig(**_checked_options(cfg.options))
+    problem = {"class": "ode", "family": cfg.family}
+    if cfg.custom_family:
+        problem["custom"] = cfg.custom_family
+    family = family_for(problem)
+    problem["equations"] = family.spec.rhs_text()
+    torch.manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    data = make_ode_data(family, opts.samples, seed=cfg.seed, outer=cfg.model.outer)
+    t_data = time.perf_counter() - t0
+    model = R2N2(cfg.model.stages, cfg.model.outer, consistency=cfg.model.consistency, init=cfg.model.init,
+                 init_scale=cfg.model.init_scale, seed=cfg.seed)
+    res = train(model, ode_loss(model, family, data, opts), cfg.train, progress=progress, checkpoint=checkpoint, resume=resume,
+                desc=f"{cfg.run_name}")
+    with torch.no_grad():
+        W = model.W().numpy().tolist()
+        b = model.b().numpy().tolist()
+    return LearnedAlgorithm(
+        kind="runge-kutta",
+        problem=problem,
+        structure={"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency, "h": "per sample (time step)"},
+        weights={"W": W, "b": b},
+        config={**cfg.to_json(), "ode": opts.to_json()},
+        seed=cfg.seed,
+        training={"loss_history": res.history, "phases": _compress_phases(res.phases), "adam_steps": res.adam_done,
+                  "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed},
+        timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
+    )
+
+
+def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
+    allowed = set(OdeTrainingConfig.__dataclass_fields__)
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise InputError(f"unknown key ode.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+    return dict(options)
+
+
+def _compress_phases(phases: list[str]) -> list[list[Any]]:
+    """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ...]."""
+    out: list[list[Any]] = []
+    for ph in phases:
+        if out and out[-1][0] == ph:
+            out[-1][1] += 1
+        else:
+            out.append([ph, 1])
+    return out
+
+
+def analyze_run(alg, *, progress: bool = True):
+    """Distil and analyse a learned integrator: returns an :class:`analysis.Analysis`."""
+    from analysis import analyze_tableau
+
+    family = family_for(alg.problem)
+    extra = {
+        "provenance": _provenance(alg),
+        "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
+                     "final_loss": alg.training.get("final_loss")},
+        "structure": alg.structure,
+        "problem_class": "ode",
+    }
+    return analyze_tableau(alg.tableau(), family=family.spec, learned=True, name=alg.default_name, extra=extra)
+
+
+def _provenance(alg) -> dict[str, Any]:
+    cfg = alg.config
+    fam = alg.problem.get("family")
+    cmd = f"algodiscover discover ode --family {fam} --stages {alg.stages} --outer {alg.structure.get('outer', 1)} --seed {alg.seed}"
+    return {"seed": alg.seed, "config": cfg, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd,
+            "note": "the exact configuration is in config; 'algodiscover discover --config FILE' reproduces it"}

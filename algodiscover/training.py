@@ -1,0 +1,196 @@
+"""Full-batch training: Adam, then L-BFGS; divergence detection, checkpoints, progress.
+
+The problems are small (a few hundred scalar weights at most), so every step uses the
+whole training set: the loss is a deterministic function of the weights and the same seed
+gives the same weights bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from tqdm.auto import tqdm
+
+from .errors import InputError, TrainingDiverged
+
+__all__ = ["TrainConfig", "TrainResult", "train"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimiser settings.
+
+    ``adam_steps`` Adam steps at learning rate ``lr`` (cosine-decayed to ``lr / 100``), then
+    up to ``lbfgs_steps`` L-BFGS iterations with a strong-Wolfe line search.
+    """
+
+    adam_steps: int = 300
+    lr: float = 0.02
+    lbfgs_steps: int = 200
+    checkpoint_every: int = 100
+    divergence_factor: float = 1e8
+
+    def __post_init__(self) -> None:
+        for key in ("adam_steps", "lbfgs_steps", "checkpoint_every"):
+            v = getattr(self, key)
+            if not isinstance(v, int) or v < 0:
+                raise InputError(f"train.{key} must be an integer >= 0, got {v!r}")
+        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"train.lr must be a positive number, got {self.lr!r}")
+        if self.adam_steps + self.lbfgs_steps == 0:
+            raise InputError("train: adam_steps and lbfgs_steps are both 0; nothing to train")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class TrainResult:
+    """Loss history (one entry per Adam step and per L-BFGS loss evaluation), the phase
+    and step reached, and the wall time."""
+
+    history: list[float] = field(default_factory=list)
+    phases: list[str] = field(default_factory=list)
+    adam_done: int = 0
+    lbfgs_evals: int = 0
+    wall_time: float = 0.0
+    resumed: bool = False
+
+    @property
+    def final_loss(self) -> float:
+        return self.history[-1] if self.history else float("nan")
+
+
+def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer | None, result: TrainResult, phase: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "model": model.state_dict(),
+        "optimizer": None if opt is None else opt.state_dict(),
+        "history": result.history,
+        "phases": result.phases,
+        "adam_done": result.adam_done,
+        "lbfgs_evals": result.lbfgs_evals,
+        "phase": phase,
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _check(loss: torch.Tensor, model: torch.nn.Module, where: str, first: float | None, factor: float) -> float:
+    val = float(loss.detach())
+    if not math.isfinite(val):
+        raise TrainingDiverged(f"training diverged: loss is {val} at {where}; no artefact written (try a smaller learning rate or fewer stages)")
+    for name, p in model.named_parameters():
+        if not torch.all(torch.isfinite(p)):
+            raise TrainingDiverged(f"training diverged: weight {name} is not finite at {where}; no artefact written")
+    if first is not None and first > 0 and val > factor * first:
+        raise TrainingDiverged(f"training diverged: loss grew from {first:.3g} to {val:.3g} at {where}; no artefact written (try a smaller learning rate)")
+    return val
+
+
+def train(
+    model: torch.nn.Module,
+    loss_fn: Callable[[], torch.Tensor],
+    config: TrainConfig,
+    *,
+    progress: bool = True,
+    checkpoint: Path | None = None,
+    resume: bool = False,
+    desc: str = "training",
+) -> TrainResult:
+    """Minimise ``loss_fn()`` over ``model``'s parameters: Adam, then L-BFGS.
+
+    With ``checkpoint`` set, the state is saved atomically every ``checkpoint_every`` Adam
+    steps and after each phase; ``resume`` continues from it. Raises
+    :class:`TrainingDiverged` on a non-finite (or exploding) loss or weight.
+    """
+    result = TrainResult()
+    t0 = time.perf_counter()
+    params = [p for p in model.parameters() if p.requires_grad]
+    adam = torch.optim.Adam(params, lr=config.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(adam, T_max=max(1, config.adam_steps), eta_min=config.lr / 100)
+    start_phase = "adam"
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        model.load_state_dict(state["model"])
+        result.history, result.phases = list(state["history"]), list(state["phases"])
+        result.adam_done, result.lbfgs_evals = int(state["adam_done"]), int(state["lbfgs_evals"])
+        result.resumed = True
+        start_phase = state["phase"]
+        if start_phase == "adam" and state["optimizer"] is not None:
+            adam.load_state_dict(state["optimizer"])
+            for _ in range(result.adam_done):
+                sched.step()
+    first = result.history[0] if result.history else None
+
+    if start_phase == "adam" and result.adam_done < config.adam_steps:
+        bar = tqdm(total=config.adam_steps, initial=result.adam_done, desc=f"{desc} (Adam)", disable=not progress, leave=False)
+        for step in range(result.adam_done, config.adam_steps):
+            adam.zero_grad(set_to_none=True)
+            loss = loss_fn()
+            val = _check(loss, model, f"Adam step {step}", first, config.divergence_factor)
+            first = val if first is None else first
+            loss.backward()
+            adam.step()
+            sched.step()
+            result.history.append(val)
+            result.phases.append("adam")
+            result.adam_done = step + 1
+            bar.update(1)
+            if step % 20 == 0:
+                bar.set_postfix(loss=f"{val:.3e}")
+            if checkpoint is not None and config.checkpoint_every and result.adam_done % config.checkpoint_every == 0:
+                _save_checkpoint(checkpoint, model, adam, result, "adam")
+        bar.close()
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, None, result, "lbfgs")
+    if config.lbfgs_steps and start_phase != "done":
+        lbfgs = torch.optim.LBFGS(
+            params, lr=1.0, max_iter=config.lbfgs_steps, max_eval=int(config.lbfgs_steps * 1.5) + 10,
+            tolerance_grad=1e-15, tolerance_change=1e-20, history_size=50, line_search_fn="strong_wolfe",
+        )
+        bar = tqdm(total=config.lbfgs_steps, desc=f"{desc} (L-BFGS)", disable=not progress, leave=False)
+        best = {"loss": math.inf, "state": None}
+
+        def closure() -> torch.Tensor:
+            lbfgs.zero_grad(set_to_none=True)
+            loss = loss_fn()
+            val = float(loss.detach())
+            result.lbfgs_evals += 1
+            if math.isfinite(val):
+                loss.backward()
+                result.history.append(val)
+                result.phases.append("lbfgs")
+                if val < best["loss"]:
+                    best["loss"] = val
+                    best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            bar.update(1)
+            return loss
+
+        try:
+            lbfgs.step(closure)
+        finally:
+            bar.close()
+        # The line search may probe non-finite points; keep the best finite iterate.
+        if best["state"] is not None:
+            model.load_state_dict(best["state"])
+        final = loss_fn()
+        result.history.append(_check(final, model, "the end of L-BFGS", None, config.divergence_factor))
+        result.phases.append("final")
+        if checkpoint is not None:
+            _save_checkpoint(checkpoint, model, None, result, "done")
+    result.wall_time = time.perf_counter() - t0
+    return result
