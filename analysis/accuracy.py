@@ -97,7 +97,7 @@ def measure_order(
 
 def _default_hs(spec: OdeFamilySpec) -> np.ndarray:
     lo, hi = spec.h_range
-    top = min(4.0 * hi, 0.5)
+    top = min(2.0 * hi, 0.5)
     return top / 2.0 ** np.arange(6)
 
 

@@ -64,6 +64,7 @@ class Analysis:
     personalised_learned: PersonalisedOrder | None = None
     measured: MeasuredOrder | None = None
     measured_learned: MeasuredOrder | None = None
+    measured_classical: dict[str, MeasuredOrder] = field(default_factory=dict)
     comparison: Comparison | None = None
     family: OdeFamilySpec | None = None
     baseline: CatalogueEntry | None = None
@@ -122,6 +123,8 @@ class Analysis:
         if self.measured_learned is not None:
             d["measured_order_learned"] = _finite_or_none(self.measured_learned.order)
             d["measured_learned"] = self.measured_learned.to_json()
+        if self.measured_classical:
+            d["measured_classical"] = {k: v.to_json() for k, v in self.measured_classical.items()}
         if self.comparison is not None:
             d["comparison"] = self.comparison.to_json()
         d.update(self.extra)
@@ -231,6 +234,7 @@ def analyze_tableau(
     base_stab = stability(base.tableau) if base is not None else None
 
     pers = pers_l = meas = meas_l = comp = None
+    meas_c: dict[str, MeasuredOrder] = {}
     if family is not None:
         pers = personalised_order(final, family)
         if learned:
@@ -241,6 +245,7 @@ def analyze_tableau(
             if learned and rational is not None:
                 meas_l = measure_order(tableau.with_name(f"{name} (learned weights)"), family)
             others = [e.tableau for e in same_stage_methods(tableau.stages, explicit=True)]
+            meas_c = {t.label: measure_order(t, family) for t in others}
             if learned and rational is not None:
                 others = [tableau.with_name(f"{name} (learned weights)")] + others
             comp = compare_methods(final.with_name(name), others, family)
@@ -262,6 +267,7 @@ def analyze_tableau(
         personalised_learned=pers_l,
         measured=meas,
         measured_learned=meas_l,
+        measured_classical=meas_c,
         comparison=comp,
         family=family,
         baseline=base,
