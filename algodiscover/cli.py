@@ -277,11 +277,11 @@ def _summary(analysis: dict[str, Any]) -> str:
             lines.append(f"identified as: {analysis['identified_as']}")
         comp = analysis.get("comparison")
         if comp:
+            lines.append(f"one-step error of each method / error of {comp['reference']} (> 1: {comp['reference']} is more accurate):")
             for setting in ("in_distribution", "out_of_distribution"):
                 rat = comp["ratios"].get(setting, {})
                 if rat:
-                    best = ", ".join(f"{k} {v:.3g}x" for k, v in rat.items())
-                    lines.append(f"error of classical methods / learned ({setting.replace('_', ' ')}): {best}")
+                    lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}" for k, v in rat.items()))
     else:
         for key in ("summary",):
             if analysis.get(key):
@@ -341,12 +341,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from reports import render_run
-
     from .discover import load_run_analysis
 
     formats = _formats(args.format)
     data = load_run_analysis(Path(args.run_dir))
+    from reports import render_run
+
     files = render_run(data, Path(args.run_dir), formats=formats)
     print(f"wrote {', '.join(str(p) for p in files)}")
     return 0

@@ -109,6 +109,35 @@ class RunConfig:
             **({"family": self.custom_family} if self.custom_family else {}),
         }
 
+    def to_toml_dict(self) -> dict[str, Any]:
+        """The configuration as TOML tables (``None`` written as ``"none"``)."""
+        def clean(v: Any) -> Any:
+            if isinstance(v, dict):
+                return {k: clean(x) for k, x in v.items() if x is not None or k == "consistency"}
+            return "none" if v is None else v
+
+        d = self.to_json()
+        d["problem"] = {"class": self.problem_class, "family": self.family}
+        return clean(d)
+
+    def command(self) -> str:
+        """The shortest ``algodiscover discover`` command line that reproduces this run
+        (flags when only they differ from the class default, else ``--config``)."""
+        base = default_config(self.problem_class)
+        flags = base.with_overrides(family=self.family, stages=self.model.stages, outer=self.model.outer, seed=self.seed, name=self.name)
+        if flags.to_json() == self.to_json():
+            parts = ["algodiscover discover", self.problem_class]
+            if self.family != base.family:
+                parts.append(f"--family {self.family}")
+            if self.model.stages != base.model.stages:
+                parts.append(f"--stages {self.model.stages}")
+            if self.model.outer != base.model.outer:
+                parts.append(f"--outer {self.model.outer}")
+            if self.seed != base.seed:
+                parts.append(f"--seed {self.seed}")
+            return " ".join(parts)
+        return "algodiscover discover --config config.toml   # config.toml is saved in the run directory"
+
     def with_overrides(self, *, family: str | None = None, stages: int | None = None, outer: int | None = None,
                        seed: int | None = None, name: str | None = None) -> "RunConfig":
         """Apply command-line overrides (None means "not given")."""

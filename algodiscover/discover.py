@@ -66,6 +66,7 @@ def run_discover(
     analysis = analyze_algorithm(alg, progress=progress)
     t2 = time.perf_counter()
     files = [alg.save(out_dir / "algorithm.json")]
+    files.append(write_config_toml(cfg, out_dir / "config.toml"))
     write_json_atomic(out_dir / "analysis.json", analysis)
     files.append(out_dir / "analysis.json")
     if formats:
@@ -75,6 +76,22 @@ def run_discover(
     (out_dir / ".checkpoint.pt").unlink(missing_ok=True)
     t3 = time.perf_counter()
     return DiscoverResult(out_dir, alg, analysis, tuple(files), {"train_s": t1 - t0, "analyze_s": t2 - t1, "report_s": t3 - t2})
+
+
+def write_config_toml(cfg: RunConfig, path: Path) -> Path:
+    """Save the run's configuration so ``discover --config`` reproduces it (atomic)."""
+    import os
+    import tempfile
+
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "# algodiscover run configuration: algodiscover discover --config config.toml\n" + tomli_w.dumps(cfg.to_toml_dict())
+    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
 
 
 def load_run_analysis(run_dir: Path) -> dict[str, Any]:

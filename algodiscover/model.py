@@ -197,8 +197,8 @@ def tree_residuals(model: R2N2, max_order: int) -> Tensor:
     tab = tree_table(max_order)
     W, b = model.W(), model.b()
     N = tab.offsets[max_order + 1]
-    left = torch.as_tensor(np.asarray(tab.left[:N]))
-    right = torch.as_tensor(np.asarray(tab.right[:N]))
+    left = torch.tensor(np.array(tab.left[:N]))
+    right = torch.tensor(np.array(tab.right[:N]))
     U: list[Tensor] = []
     V: list[Tensor] = []
     for n in range(1, max_order + 1):

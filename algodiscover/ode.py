@@ -54,7 +54,7 @@ class OdeTrainingConfig:
     reference_method: str = "Euler"
     taylor_order: int = 0
     taylor_mode: str = "general"
-    taylor_weight: float = 1.0
+    taylor_weight: float = 100.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or self.samples < 1:
@@ -276,9 +276,10 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     return LearnedAlgorithm(
         kind="runge-kutta",
         problem=problem,
-        structure={"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency, "h": "per sample (time step)"},
+        structure={"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency, "h": "per sample (time step)",
+                   "loss": opts.to_json()},
         weights={"W": W, "b": b},
-        config={**cfg.to_json(), "ode": opts.to_json()},
+        config=cfg.to_json(),
         seed=cfg.seed,
         training={"loss_history": res.history, "phases": _compress_phases(res.phases), "adam_steps": res.adam_done,
                   "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed},
@@ -321,8 +322,12 @@ def analyze_run(alg, *, progress: bool = True):
 
 
 def _provenance(alg) -> dict[str, Any]:
+    """Seed, configuration, versions, hash and the command that reproduces the run."""
+    from .config import config_from_mapping
+
     cfg = alg.config
-    fam = alg.problem.get("family")
-    cmd = f"algodiscover discover ode --family {fam} --stages {alg.stages} --outer {alg.structure.get('outer', 1)} --seed {alg.seed}"
-    return {"seed": alg.seed, "config": cfg, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd,
-            "note": "the exact configuration is in config; 'algodiscover discover --config FILE' reproduces it"}
+    try:
+        cmd = config_from_mapping(cfg, source="algorithm.json").command()
+    except InputError:
+        cmd = "algodiscover discover --config config.toml"
+    return {"seed": alg.seed, "config": cfg, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd}

@@ -183,6 +183,8 @@ def _parse_expr(text: str, local: dict[str, sp.Symbol], where: str, allowed: set
         raise InputError(f"{where}: cannot parse {text!r}") from None
     if not isinstance(expr, sp.Expr):
         raise InputError(f"{where}: {text!r} is not an expression")
+    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+        raise InputError(f"{where}: {text!r} is not finite")
     unknown = sorted(str(s) for s in expr.free_symbols - allowed)
     if unknown:
         raise InputError(f"{where}: unknown name {unknown[0]!r} in {text!r}")

@@ -68,11 +68,13 @@ class TrainResult:
         return self.history[-1] if self.history else float("nan")
 
 
-def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer | None, result: TrainResult, phase: str) -> None:
+def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer | None, result: TrainResult, phase: str,
+                     sched: Any = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {
         "model": model.state_dict(),
         "optimizer": None if opt is None else opt.state_dict(),
+        "scheduler": None if sched is None else sched.state_dict(),
         "history": result.history,
         "phases": result.phases,
         "adam_done": result.adam_done,
@@ -132,8 +134,7 @@ def train(
         start_phase = state["phase"]
         if start_phase == "adam" and state["optimizer"] is not None:
             adam.load_state_dict(state["optimizer"])
-            for _ in range(result.adam_done):
-                sched.step()
+            sched.load_state_dict(state["scheduler"])
     first = result.history[0] if result.history else None
 
     if start_phase == "adam" and result.adam_done < config.adam_steps:
@@ -153,7 +154,7 @@ def train(
             if step % 20 == 0:
                 bar.set_postfix(loss=f"{val:.3e}")
             if checkpoint is not None and config.checkpoint_every and result.adam_done % config.checkpoint_every == 0:
-                _save_checkpoint(checkpoint, model, adam, result, "adam")
+                _save_checkpoint(checkpoint, model, adam, result, "adam", sched)
         bar.close()
         if checkpoint is not None:
             _save_checkpoint(checkpoint, model, None, result, "lbfgs")

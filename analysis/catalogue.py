@@ -142,9 +142,9 @@ def identify(tableau: ButcherTableau, tol: float = 1e-10, order: int | None = No
         d = _distance(tableau, e.tableau)
         if dist is None or d < dist:
             closest, dist = e.name, d
-    if closest is not None and dist is not None and dist <= tol:
-        return Identification(closest, "method", closest, dist)
     fam, params = _family(tableau, order)
+    if closest is not None and dist is not None and dist <= tol:
+        return Identification(closest, "method", closest, dist, fam, params)
     return Identification(fam, "family" if fam else None, closest, dist, fam, params)
 
 

@@ -350,44 +350,74 @@ def _snap_and_complete(
     max_candidates: int,
     dps: int,
     log: list[str],
+    keep: int = 3,
 ) -> ButcherTableau | None:
+    """Fix ``d`` functionals (nodes, weights, entries) to nearby simple fractions, solve the
+    conditions for the rest, rationalise, verify exactly. Where fixing them leaves a family
+    (a singular point, e.g. c2 = c3 = 1/2 for 4-stage order 4), one more functional is
+    snapped at the new point. Of the first ``keep`` exact methods found, the one closest to
+    the learned coefficients wins."""
     mask, conds = pol.mask, pol.conditions
     xp = np.array([float(v) for v in pol.x])
     d = pol.dimension
     if d <= 0:
         log.append(f"{conds.name}: isolated solution is not a short exact number")
         return None
-    _, J = _System(mask, conds).float(xp)
     pool = _functional_pool(mask)
+    P = len(xp)
     scale = np.maximum(1.0, np.abs(x0))
-    tried = 0
-    for sel in _parametrisations(J, pool, d):
-        L = np.vstack([pool[k][1] for k in sel])
-        values = L @ xp
-        options = [_nice_fractions(v, radius, max_den) for v in values]
-        if any(not o for o in options):
-            continue
-        costs = [[abs(float(f) - v) for f in opts] for opts, v in zip(options, values)]
-        for pick in _cheapest_combinations(costs, max(1, max_candidates // 4)):
-            combo = tuple(options[k][i] for k, i in enumerate(pick))
-            if tried >= max_candidates:
-                break
-            tried += 1
-            system = _System(mask, conds, L, combo)
-            x, res = _gauss_newton(xp, system, iters=40)
-            if not res < 1e-11:
+    budget = {"tried": 0}
+    found: list[tuple[float, int, ButcherTableau, str]] = []
+
+    def finish(x: np.ndarray, system: _System, names: str) -> None:
+        xm, res_mp = _refine_mp(x, system, dps=dps)
+        if not res_mp < 10.0 ** (-(dps // 2)):
+            return
+        A, b = _split(xm, mask)
+        exact = rationalize(A=A.tolist(), b=b.tolist(), tol=10.0 ** (-(dps // 2)), explicit=tableau.is_explicit, name=tableau.name, surds=False)
+        if exact is None or not conds.holds_exactly(exact):
+            return
+        moved = float(np.max(np.abs(_coeffs(exact, mask) - x0) / scale))
+        if moved > radius:
+            return
+        size = sum(len(str(v)) for v in exact.exact.entries())
+        found.append((moved, size, exact, names))
+
+    def search(x_start: np.ndarray, sel: list[int], vals: tuple[Fraction, ...], depth: int) -> None:
+        _, J = _System(mask, conds).float(x_start)
+        need = P - int(np.linalg.matrix_rank(np.vstack([J] + [pool[k][1] for k in sel]), tol=1e-9 * max(1.0, np.abs(J).max()))) if sel else d
+        choices = _parametrisations(np.vstack([J] + [pool[k][1] for k in sel]) if sel else J, pool, need, limit=2 if sel else 4)
+        for extra in choices:
+            extra = [k for k in extra if k not in sel]
+            L_new = np.vstack([pool[k][1] for k in extra])
+            values = L_new @ x_start
+            options = [_nice_fractions(v, radius, max_den) for v in values]
+            if any(not o for o in options):
                 continue
-            if np.any(np.abs(x - x0) > radius * scale):
-                continue
-            xm, res_mp = _refine_mp(x, system, dps=dps)
-            if not res_mp < 10.0 ** (-(dps // 2)):
-                continue
-            A, b = _split(xm, mask)
-            exact = rationalize(A=A.tolist(), b=b.tolist(), tol=10.0 ** (-(dps // 2)), explicit=tableau.is_explicit, name=tableau.name, surds=False)
-            if exact is None or not conds.holds_exactly(exact):
-                continue
-            names = ", ".join(f"{pool[k][0]} = {f}" for k, f in zip(sel, combo))
-            log.append(f"{conds.name}: {d}-parameter family; fixed {names} and solved exactly ({tried} candidates)")
-            return exact
-    log.append(f"{conds.name}: {d}-parameter family; no exact member within reach ({tried} candidates)")
-    return None
+            costs = [[abs(float(f) - v) for f in opts] for opts, v in zip(options, values)]
+            for pick in _cheapest_combinations(costs, max(1, max_candidates // 4)):
+                if budget["tried"] >= max_candidates or len(found) >= keep:
+                    return
+                budget["tried"] += 1
+                all_sel = sel + extra
+                all_vals = vals + tuple(options[k][i] for k, i in enumerate(pick))
+                L = np.vstack([pool[k][1] for k in all_sel])
+                system = _System(mask, conds, L, all_vals)
+                x, res = _gauss_newton(xp, system, iters=40)
+                if not res < 1e-11 or np.any(np.abs(x - x0) > radius * scale):
+                    continue
+                _, Ja = system.float(x)
+                if np.linalg.matrix_rank(Ja, tol=1e-9 * max(1.0, np.abs(Ja).max())) < P:
+                    if depth < 2:
+                        search(x, all_sel, all_vals, depth + 1)
+                    continue
+                names = ", ".join(f"{pool[k][0]} = {f}" for k, f in zip(all_sel, all_vals))
+                finish(x, system, names)
+
+    search(xp, [], (), 0)
+    if not found:
+        log.append(f"{conds.name}: {d}-parameter family; no exact member within reach ({budget['tried']} candidates)")
+        return None
+    moved, _, exact, names = min(found, key=lambda f: (round(f[0], 6), f[1]))
+    log.append(f"{conds.name}: {d}-parameter family; fixed {names} and solved exactly (closest of {len(found)} exact members, {budget['tried']} candidates)")
+    return exact
