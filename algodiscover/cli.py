@@ -179,6 +179,12 @@ def render_check_text(a) -> str:
     for n, r in sorted(a.order.max_residuals.items()):
         mark = "ok" if n <= a.order.order else "FAILS"
         out.append(f"  {n:>5}  {count_trees(n):>5}  {r:<12.3e} {mark}")
+    if not a.order.exact:
+        from analysis import check_order
+
+        loose = check_order(t, max_order=a.order.cap, tol=1e-6).order
+        if loose > a.order.order:
+            out.append(f"  (within tol 1e-6 the floats meet the conditions of order {loose}; see --tol)")
     if a.order.embedded_order is not None:
         out.append(f"embedded weights b_hat: order {a.order.embedded_order}")
     if a.rational is not None and not t.is_exact:

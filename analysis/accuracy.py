@@ -106,9 +106,8 @@ class Comparison:
     """Mean one-step errors of several methods on the same held-out samples.
 
     ``errors[setting][method]`` with settings ``"in_distribution"`` and
-    ``"out_of_distribution"``; ``ratios`` are the reference method's error divided by each
-    method's error there is no ratio for the reference itself (values > 1 mean the
-    reference is *less* accurate, i.e. the other method wins)."""
+    ``"out_of_distribution"``; ``ratios[setting][method]`` is that method's error divided by
+    the reference method's error (above 1: the reference is more accurate)."""
 
     reference: str
     stages: dict[str, int]

@@ -393,7 +393,7 @@ def condition_rows(tableau: ButcherTableau, max_order: int, *, exact: bool | Non
             sl = tab.of_order(n)
             for t, phi, g, sg in zip(tab.trees[sl], eng.phi_of_order(0, n), tab.gamma[sl], tab.sigma[sl]):
                 phi_s = eng.to_sympy(phi)
-                r = sp.nsimplify(phi_s - sp.Rational(1, g)) if not isinstance(phi_s, sp.Rational) else phi_s - sp.Rational(1, g)
+                r = phi_s - sp.Rational(1, g) if isinstance(phi_s, sp.Rational) else sp.expand(phi_s - sp.Rational(1, g))
                 rf = float(sp.N(r, 30))
                 rows.append(ConditionRow(t, float(sp.N(phi_s, 30)), 1.0 / g, rf, rf / sg, phi_s, r == 0))
         return rows
@@ -479,7 +479,10 @@ class ConditionBlock:
 
     @property
     def count(self) -> int:
-        return tree_table(self.order).offsets[self.order + 1] - tree_table(self.order).offsets[self.order] if self.rows is None else len(self.rows)
+        if self.rows is not None:
+            return len(self.rows)
+        sl = tree_table(self.order).of_order(self.order)
+        return sl.stop - sl.start
 
     def matrix(self) -> np.ndarray:
         tab = tree_table(self.order)
