@@ -216,8 +216,12 @@ def render_check_text(a) -> str:
 def cmd_check(args: argparse.Namespace) -> int:
     from analysis import analyze_tableau
 
+    from .artefact import package_versions
+
     t = _load_tableau_arg(args.tableau)
-    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol)
+    cmd = "algodiscover check " + " ".join(
+        [args.tableau] + ([f"--max-order {args.max_order}"] if args.max_order else []) + ([f"--tol {args.tol:g}"] if args.tol is not None else []))
+    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra={"provenance": {"command": cmd, "versions": package_versions()}})
     if args.report:
         from reports import render_file
 

@@ -63,9 +63,11 @@ class MeasuredOrder:
     used: tuple[bool, ...]
     local_slope: float
     order: float
+    n_samples: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"h": list(self.h), "errors": list(self.errors), "used": list(self.used), "local_slope": self.local_slope, "order": self.order}
+        return {"h": list(self.h), "errors": list(self.errors), "used": list(self.used), "local_slope": self.local_slope,
+                "order": self.order, "n_samples": self.n_samples}
 
 
 def measure_order(
@@ -92,7 +94,7 @@ def measure_order(
         slope = float("nan")
     else:
         slope = float(np.polyfit(np.log(hs[used]), np.log(errs_a[used]), 1)[0])
-    return MeasuredOrder(tuple(map(float, hs)), tuple(errs), tuple(bool(u) for u in used), slope, slope - 1.0)
+    return MeasuredOrder(tuple(map(float, hs)), tuple(errs), tuple(bool(u) for u in used), slope, slope - 1.0, n_samples)
 
 
 def _default_hs(spec: OdeFamilySpec) -> np.ndarray:

@@ -102,7 +102,8 @@ class Analysis:
             "stability": self.stability.to_json(),
             "conditions_order": self.conditions_order,
             "conditions": [_row_json(r) for r in self.conditions],
-            "final_tableau_float": {"A": fin.A.tolist(), "b": fin.b.tolist(), "c": fin.c.tolist()},
+            "final_tableau_float": {"A": fin.A.tolist(), "b": fin.b.tolist(), "c": fin.c.tolist(),
+                                    **({"b_hat": fin.b_hat.tolist()} if fin.b_hat is not None else {})},
         }
         if self.baseline is not None:
             d["baseline"] = {

@@ -100,7 +100,8 @@ class Identification:
     ``name`` is the catalogue method within ``tol`` of the tableau (allowing equivalent
     stage orderings), else a family description such as ``"2-stage order-2 family
     (c2 = 2)"``, else None. ``closest`` and ``distance`` name the nearest catalogue method
-    with the same number of stages and the largest coefficient difference to it.
+    with the same number of stages and the same explicitness, and the largest coefficient
+    difference to it.
     """
 
     name: str | None
@@ -137,7 +138,7 @@ def identify(tableau: ButcherTableau, tol: float = 1e-10, order: int | None = No
     """Name ``tableau``: a catalogue method (distance <= ``tol``), else its family."""
     closest, dist = None, None
     for e in catalogue().values():
-        if e.stages != tableau.stages:
+        if e.stages != tableau.stages or e.explicit != tableau.is_explicit:
             continue
         d = _distance(tableau, e.tableau)
         if dist is None or d < dist:

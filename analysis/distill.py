@@ -168,8 +168,8 @@ class Distillation:
     """Outcome of :func:`distill`.
 
     ``exact`` is the verified exact tableau (None when nothing was found), ``target`` the
-    name of the condition set it satisfies, ``distance`` the largest change of a
-    coefficient relative to the learned tableau, ``log`` one line per attempt.
+    name of the condition set it satisfies, ``distance`` the largest change of an entry of
+    A, b or c relative to the learned tableau, ``log`` one line per attempt.
     """
 
     exact: ButcherTableau | None
@@ -236,18 +236,23 @@ def distill(
         A, b = pol.A_b()
         exact = rationalize(A=A, b=b, tol=10.0 ** (-(dps // 2)), max_denominator=DEFAULT_MAX_DENOMINATOR, explicit=tableau.is_explicit, name=tableau.name)
         if exact is not None and conds.holds_exactly(exact):
-            dist = float(np.max(np.abs(_coeffs(exact, mask) - x0)))
+            dist = _moved(exact, tableau)
             log.append(f"{conds.name}: polished point is exact (moved {dist:.3g})")
             return Distillation(exact, conds.name, dist, pol.tableau(tableau.name), tuple(log))
         found = _snap_and_complete(tableau, pol, x0, radius, max_denominator, max_candidates, dps, log)
         if found is not None:
-            dist = float(np.max(np.abs(_coeffs(found, mask) - x0)))
+            dist = _moved(found, tableau)
             return Distillation(found, conds.name, dist, pol.tableau(tableau.name), tuple(log))
     return Distillation(None, None, None, None, tuple(log))
 
 
 def _coeffs(t: ButcherTableau, mask: np.ndarray) -> np.ndarray:
     return np.concatenate([t.A[mask], t.b])
+
+
+def _moved(exact: ButcherTableau, learned: ButcherTableau) -> float:
+    """Largest change of any entry of A, b or c from the learned tableau."""
+    return float(max(np.max(np.abs(exact.A - learned.A)), np.max(np.abs(exact.b - learned.b)), np.max(np.abs(exact.c - learned.c))))
 
 
 def _nice_fractions(v: float, radius: float, max_den: int, limit: int = 5) -> list[Fraction]:

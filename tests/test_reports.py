@@ -1,0 +1,332 @@
+"""Reports: HTML (MathML, self-contained, renders in chromium), LaTeX (compiles with
+pdflatex), escaping, the pdf/pdflatex error paths and determinism.
+
+The analysis dicts are built in-process with the torch-free analysis package; the tests that
+need chromium, pdflatex or poppler skip with a reason when the tool is missing (``.ci/run``
+installs them)."""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+import sympy as sp
+
+import reports
+from analysis import AnalysisInputError, ButcherTableau, OdeFamilySpec, analyze_tableau, get_method
+from reports import render as render_mod
+from reports.context import config_toml
+from reports.texescape import latex_escape
+
+MATHML = "{http://www.w3.org/1998/Math/MathML}"
+WEIRD = 'R&D_<x>% $#{}~^\\ --q "é" μ </math><script>'
+
+
+# ------------------------------------------------------------------ fixtures
+def _square_spec(name: str = "square") -> OdeFamilySpec:
+    y, a, t = sp.symbols("y a t")
+    return OdeFamilySpec(name=name, state=(y,), rhs=(-a * y**2,), params=(a,), state_ranges=((1, 3),),
+                         param_ranges=((0.1, 0.5),), ood_param_ranges=((0.5, 1.0),), exact_solution=(y / (1 + a * y * t),))
+
+
+def _learned(name: str = "R2N2-2-square", family: str = "square") -> dict:
+    """A learned 2-stage method as ``discover`` would analyse it (weights of the default run)."""
+    tab = ButcherTableau.from_dict({"name": name, "A": [[0.0, 0.0], [1.8199875769772007, 0.0]],
+                                    "b": [0.725746339821037, 0.2742478178901362]})
+    extra = {
+        "training": {"loss_history": [800.0, 12.0, 3.0, 0.5, 1e-3, 2e-5, 2.4e-7], "phases": [["adam", 4], ["lbfgs", 2], ["final", 1]],
+                     "final_loss": 2.4e-7},
+        "structure": {"stages": 2, "outer": 1, "consistency": None, "h": "per sample (time step)"},
+        "provenance": {"seed": 0, "command": f"algodiscover discover ode --family {family} --stages 2 --outer 1 --seed 0",
+                       "config": {"name": name, "seed": 0, "problem": {"class": "ode", "family": family},
+                                  "model": {"stages": 2, "outer": 1, "consistency": None}, "train": {"adam_steps": 4, "lr": 0.02}},
+                       "versions": {"python": "3.11", "algodiscover": "0.1.0"}, "content_hash": "sha256:" + "ab" * 32},
+        "algorithm_hash": "sha256:" + "ab" * 32,
+        "problem_class": "ode",
+    }
+    return analyze_tableau(tab, family=_square_spec(family), learned=True, name=name, extra=extra).to_json()
+
+
+@pytest.fixture(scope="module")
+def learned() -> dict:
+    return _learned()
+
+
+@pytest.fixture(scope="module")
+def weird() -> dict:
+    """The learned method again, with a name and family name full of special characters."""
+    return _learned(name=WEIRD, family="sq&re_<1>%")
+
+
+@pytest.fixture(scope="module")
+def rk4() -> dict:
+    return analyze_tableau(get_method("RK4")).to_json()
+
+
+@pytest.fixture(scope="module")
+def gauss() -> dict:
+    return analyze_tableau(get_method("GaussLegendre2")).to_json()
+
+
+def _xml(html: str) -> ET.Element:
+    """The page parsed as XML (it is written to be well-formed)."""
+    return ET.fromstring(re.sub(r"^<!DOCTYPE html>", "", html.lstrip()))
+
+
+def _need(tool: str) -> str:
+    exe = shutil.which(tool)
+    if exe is None:
+        pytest.skip(f"{tool} not installed (.ci/run installs it with apt-get)")
+    return exe
+
+
+def _pdf_pages(pdf: Path) -> int:
+    if shutil.which("pdfinfo"):
+        out = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+        return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
+    return len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf.read_bytes()))
+
+
+def _assert_scalable_fonts(pdf: Path) -> None:
+    """No bitmap (Type 3) fonts: every font comes from the CM Type 1 set or the figures."""
+    if shutil.which("pdffonts"):
+        out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout
+        assert "Type 3" not in out, out
+
+
+# ------------------------------------------------------------------ HTML
+def test_html_check_report_has_tableau_as_mathml(rk4, tmp_path):
+    files = reports.render_run(rk4, tmp_path, formats=("html",))
+    assert files == [tmp_path / "report.html"]
+    html = files[0].read_text(encoding="utf-8")
+    root = _xml(html)
+    tables = [m for m in root.iter(f"{MATHML}mtable") if m.get("class") == "tableau"]
+    assert len(tables) == 2, "exact and float Butcher tableaux as MathML"
+    exact, floats = re.findall(r'<mtable class="tableau">.*?</mtable>', html)
+    assert "<mfrac><mn>1</mn><mn>6</mn></mfrac>" in exact and "<mfrac><mn>1</mn><mn>3</mn></mfrac>" in exact
+    assert "<mn>0.16666666666666666</mn>" in floats  # float tableau at full precision (repr)
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids)), "duplicate ids"
+    # self-contained: no scripts, no external resources
+    assert "<script" not in html and "<link" not in html and " src=" not in html
+    # sections without data are skipped
+    for present in ("summary", "algorithm", "conditions", "stability", "provenance"):
+        assert f'id="{present}"' in html
+    for absent in ("accuracy", "training"):
+        assert f'id="{absent}"' not in html
+
+    class Strict(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag not in ("meta", "br", "img", "hr", "input", "link"):
+                self.stack.append(tag)
+
+        def handle_startendtag(self, tag, attrs):
+            pass
+
+        def handle_endtag(self, tag):
+            assert self.stack and self.stack[-1] == tag, f"unbalanced </{tag}>"
+            self.stack.pop()
+
+    p = Strict()
+    p.feed(html)
+    p.close()
+    assert p.stack == []
+
+
+def test_html_learned_report_sections_and_honest_wording(learned):
+    html = render_mod.render_html(learned)
+    root = _xml(html)
+    for sec in ("summary", "algorithm", "conditions", "stability", "accuracy", "training", "provenance"):
+        assert root.find(f".//section[@id='{sec}']") is not None, sec
+    # exact distilled coefficients 3/4, 1/4 in the tableau and the learned floats next to them
+    assert "<mfrac><mn>3</mn><mn>4</mn></mfrac>" in html
+    assert "1.8199875769772007" in html and "0.725746339821037" in html
+    ratio = learned["comparison"]["ratios"]["in_distribution"]["R2N2-2-square (learned weights)"]
+    if ratio < 1:
+        assert "learned float64 weights are more accurate than the distilled exact method" in html
+    else:
+        assert "distilled exact method is at least as accurate as the learned float64 weights" in html
+    assert "<svg" in html and 'class="figure"' in html  # inlined matplotlib figures
+    assert "@article{doncevic2024r2n2" in html and "arXiv" in html
+    assert html.count("<svg") == html.count("</svg>")
+
+
+def test_html_renders_in_chromium(learned, tmp_path):
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if exe is None:
+        pytest.skip("chromium not installed (.ci/run installs it with apt-get)")
+    from PIL import Image
+
+    page = reports.render_file(learned, tmp_path / "a b&c" / "report.html")
+    png = tmp_path / "shot.png"
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'profile'}", f"--screenshot={png}", "--window-size=1200,2000", page.as_uri()]
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120, check=False)
+    assert png.exists(), "chromium wrote no screenshot"
+    img = Image.open(png).convert("RGB")
+    assert img.size == (1200, 2000)
+    colours = img.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 50, "screenshot looks blank"
+    dark = sum(n for n, (r, g, b) in colours if r + g + b < 200)
+    assert dark > 2000, "no text on the page"
+
+
+# ------------------------------------------------------------------ LaTeX / PDF
+def test_run_report_compiles_with_pdflatex(weird, tmp_path):
+    """A learned run with special characters in its names, in a folder with special
+    characters: html, tex (+ figures) and a PDF that pdflatex compiled."""
+    _need("pdflatex")
+    out = tmp_path / "dir with space & 100%"
+    files = reports.render_run(weird, out, formats=("html", "tex", "pdf"))
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {"report.html", "report.tex", "report.pdf", "figures/stability.pdf", "figures/accuracy.pdf",
+            "figures/training.pdf"} <= names
+    tex = (out / "report.tex").read_text(encoding="utf-8")
+    assert r"\begin{array}{c|cc}" in tex and r"\hline" in tex and r"\frac{3}{4}" in tex
+    assert r"\includegraphics[width=0.55\linewidth]{figures/stability.pdf}" in tex
+    pdf = out / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert _pdf_pages(pdf) >= 3
+    _assert_scalable_fonts(pdf)
+    assert not list(out.glob("*.log")), "a successful compile keeps no log"
+
+
+def test_implicit_method_render_file_each_suffix(gauss, tmp_path):
+    html = reports.render_file(gauss, tmp_path / "gl2.html")
+    assert "<msqrt><mn>3</mn></msqrt>" in html.read_text(encoding="utf-8")
+    tex = reports.render_file(gauss, tmp_path / "gl2.tex")
+    src = tex.read_text(encoding="utf-8")
+    assert r"\sqrt{3}" in src and "gl2_figures/stability.pdf" in src
+    assert (tmp_path / "gl2_figures" / "stability.pdf").exists()
+    with pytest.raises(AnalysisInputError, match="unknown report type"):
+        reports.render_file(gauss, tmp_path / "gl2.docx")
+    _need("pdflatex")
+    pdf = reports.render_file(gauss, tmp_path / "gl2.pdf")
+    assert pdf == tmp_path / "gl2.pdf" and _pdf_pages(pdf) >= 2
+    _assert_scalable_fonts(pdf)
+
+
+def test_escaping_of_user_strings(weird):
+    """Names with & _ < % $ # { } ~ ^ \\ -- and non-ASCII stay text in both outputs (the
+    PDF compile of this analysis is in test_run_report_compiles_with_pdflatex)."""
+    a = weird
+    html = render_mod.render_html(a)
+    root = _xml(html)  # still well-formed: nothing from the name leaked as markup
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert root.find(".//title").text.startswith(WEIRD)
+    tex = render_mod.render_tex(a)
+    assert r"R\&D\_\ensuremath{<}x\ensuremath{>}\%" in tex and r"sq\&re\_\ensuremath{<}1\ensuremath{>}\%" in tex
+    title = re.search(r"^\\title\{.*\}$", tex, re.M).group(0)
+    assert "-{}-q" in title and "--q" not in title  # no en-dash ligature from the name
+
+
+def test_latex_escape_table():
+    assert latex_escape("a_b&c%d$e#f{g}") == r"a\_b\&c\%d\ensuremath{\$}e\#f\{g\}"
+    assert latex_escape("x<y>z|w") == r"x\ensuremath{<}y\ensuremath{>}z\ensuremath{|}w"
+    assert latex_escape("--a") == "-{}-a"
+    assert latex_escape("μ") == r"\ensuremath{\mu}" and latex_escape("\u2603") == "[U+2603]"
+    assert latex_escape("back\\slash") == r"back\textbackslash{}slash"
+
+
+# ------------------------------------------------------------------ errors and determinism
+def test_pdf_without_pdflatex_is_a_clear_input_error(rk4, tmp_path, monkeypatch):
+    monkeypatch.setattr(render_mod.shutil, "which", lambda name: None)
+    with pytest.raises(AnalysisInputError, match=r"--format pdf: pdflatex not found; install TeX Live"):
+        reports.render_run(rk4, tmp_path / "run", formats=("html", "pdf"))
+    assert not (tmp_path / "run").exists(), "nothing is written when pdflatex is missing"
+    with pytest.raises(AnalysisInputError, match="pdflatex not found"):
+        reports.render_file(rk4, tmp_path / "x.pdf")
+
+
+def test_pdflatex_failure_names_the_kept_log(rk4, tmp_path, monkeypatch):
+    _need("pdflatex")
+    broken = "\\documentclass{article}\\begin{document}\\undefinedmacro\\end{document}\n"
+    monkeypatch.setattr(render_mod, "render_tex", lambda *args, **kw: broken)
+    with pytest.raises(AnalysisInputError, match=r"pdflatex failed .*log kept at .*report\.pdflatex\.log") as exc:
+        reports.render_run(rk4, tmp_path, formats=("pdf",))
+    assert "Undefined control sequence" in str(exc.value)
+    assert (tmp_path / "report.pdflatex.log").exists() and not (tmp_path / "report.pdf").exists()
+
+
+def test_bad_formats_and_inputs(rk4, tmp_path):
+    with pytest.raises(AnalysisInputError, match="unknown report format 'docx'"):
+        reports.render_run(rk4, tmp_path, formats=("html", "docx"))
+    with pytest.raises(AnalysisInputError, match="not an algodiscover analysis"):
+        reports.render_run({"order": 4}, tmp_path)
+    assert reports.render_run(rk4, tmp_path / "none", formats=()) == []
+
+
+def test_output_is_deterministic(learned, rk4, tmp_path):
+    """Same analysis, same bytes: SVG ids are salted, figures and pages carry no dates."""
+    assert render_mod.render_html(learned) == render_mod.render_html(copy.deepcopy(learned))
+    a = reports.render_run(rk4, tmp_path / "a", formats=("html", "tex"))
+    b = reports.render_run(copy.deepcopy(rk4), tmp_path / "b", formats=("html", "tex"))
+    assert [p.relative_to(tmp_path / "a") for p in a] == [p.relative_to(tmp_path / "b") for p in b]
+    assert tmp_path / "a" / "figures" / "stability.pdf" in a
+    for p, q in zip(a, b):
+        assert p.read_bytes() == q.read_bytes(), p.name
+    assert not [p for p in (tmp_path / "a").rglob("*") if p.name.endswith(".tmp")], "temporary files left behind"
+
+
+def test_config_block_is_valid_toml(learned):
+    import tomllib
+
+    cfg = learned["provenance"]["config"]
+    text = config_toml(cfg)
+    assert "# consistency: not set" in text
+    back = tomllib.loads(text)
+    expected = copy.deepcopy(cfg)
+    del expected["model"]["consistency"]
+    assert back == expected
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="posix paths")
+def test_discover_run_writes_reports(tmp_path):
+    pytest.importorskip("torch")
+    from algodiscover.config import default_config
+    from algodiscover.discover import run_discover
+
+    res = run_discover(default_config(), tmp_path, formats=("html", "tex"), progress=False)
+    for name in ("report.html", "report.tex", "figures/stability.pdf", "figures/accuracy.pdf", "figures/training.pdf"):
+        assert (tmp_path / name) in res.files, name
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    root = _xml(html)
+    assert root.find(".//section[@id='training']") is not None
+    assert res.analysis["provenance"]["command"] in html
+
+
+def test_only_core_keys_and_other_kinds_render(rk4):
+    core = {k: rk4[k] for k in ("kind", "name", "order", "tol", "residuals", "tableau", "stability", "conditions")}
+    html = render_mod.render_html(core)
+    assert re.findall(r'<section id="(\w+)"', html) == ["summary", "algorithm", "conditions", "stability", "provenance"]
+    assert "<mfrac><mn>1</mn><mn>6</mn></mfrac>" in html
+    render_mod.render_tex(core)
+    # a kind without its own sections yet: the generic summary and the shared sections only
+    other = dict(core, kind="krylov", summary="A learned polynomial iteration.",
+                 training={"loss_history": [1.0, 0.1, 0.01], "phases": [["adam", 3]]})
+    html = render_mod.render_html(other)
+    assert re.findall(r'<section id="(\w+)"', html) == ["summary", "training", "provenance"]
+    assert "A learned polynomial iteration." in html
+    assert r"\section{Training}" in render_mod.render_tex(other)
+
+
+def test_large_tableau_is_listed_coefficient_by_coefficient_in_latex():
+    a = analyze_tableau(get_method("PrinceDormand8(7)")).to_json()
+    tex = render_mod.render_tex(a)
+    assert r"\subsection*{Coefficients}" in tex and r"\allowbreak" in tex
+    assert r"\sum_{j=1}^{i-1} a_{ij}" in tex  # the step with symbolic coefficients
+    assert r"\begin{array}" not in tex.split(r"\section{Order conditions}")[0]
+    html = render_mod.render_html(a)
+    assert html.count('<mtable class="tableau">') == 2  # the page scrolls instead
