@@ -30,6 +30,7 @@ Unknown keys, wrong types and bad values are reported with the key named.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -152,6 +153,16 @@ class RunConfig:
         if family is not None and family != "custom":
             top["custom_family"] = None
         return replace(cfg, **top) if top else cfg
+
+
+def parse_range(value: Any, where: str) -> tuple[float, float]:
+    """A ``[low, high]`` pair of finite numbers with ``low <= high`` (config ranges)."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise InputError(f"{where} must be [low, high], got {value!r}")
+    lo, hi = float(value[0]), float(value[1])
+    if not (math.isfinite(lo) and math.isfinite(hi)) or lo > hi:
+        raise InputError(f"{where} must be a finite range with low <= high, got {value!r}")
+    return lo, hi
 
 
 def _table(data: Mapping[str, Any], key: str, source: str) -> dict[str, Any]:

@@ -281,7 +281,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         weights={"W": W, "b": b},
         config=cfg.to_json(),
         seed=cfg.seed,
-        training={"loss_history": res.history, "phases": _compress_phases(res.phases), "adam_steps": res.adam_done,
+        training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
                   "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed},
         timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
     )
@@ -293,17 +293,6 @@ def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise InputError(f"unknown key ode.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
     return dict(options)
-
-
-def _compress_phases(phases: list[str]) -> list[list[Any]]:
-    """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ...]."""
-    out: list[list[Any]] = []
-    for ph in phases:
-        if out and out[-1][0] == ph:
-            out[-1][1] += 1
-        else:
-            out.append([ph, 1])
-    return out
 
 
 def analyze_run(alg, *, progress: bool = True):

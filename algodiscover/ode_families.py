@@ -17,6 +17,7 @@ import torch
 
 from analysis import T_SYMBOL, OdeFamilySpec
 
+from .config import parse_range
 from .errors import InputError
 
 __all__ = ["OdeFamily", "ODE_FAMILIES", "get_ode_family", "ode_family_from_config"]
@@ -140,25 +141,25 @@ def ode_family_from_config(cfg: Mapping[str, Any], source: str = "config") -> Od
     local = {s.name: s for s in state + params}
     local["t"] = T_SYMBOL
     rhs = [_parse_expr(txt, local, f"{where}.rhs[{i}]", allowed=set(state + params)) for i, txt in enumerate(rhs_texts)]
-    param_ranges = [_range(params_cfg[p.name], f"{where}.params.{p.name}") for p in params]
+    param_ranges = [parse_range(params_cfg[p.name], f"{where}.params.{p.name}") for p in params]
     sr_cfg = cfg.get("state_ranges", {})
     if not isinstance(sr_cfg, Mapping):
         raise InputError(f"{where}.state_ranges must be a table of name = [low, high]")
     extra = sorted(set(sr_cfg) - set(state_names))
     if extra:
         raise InputError(f"{where}.state_ranges: unknown state variable {extra[0]!r}")
-    state_ranges = [_range(sr_cfg.get(s, [-1.0, 1.0]), f"{where}.state_ranges.{s}") for s in state_names]
+    state_ranges = [parse_range(sr_cfg.get(s, [-1.0, 1.0]), f"{where}.state_ranges.{s}") for s in state_names]
     ood = None
     if "ood_params" in cfg:
         ood_cfg = cfg["ood_params"]
         if not isinstance(ood_cfg, Mapping) or set(ood_cfg) != set(params_cfg):
             raise InputError(f"{where}.ood_params must give a range for every parameter")
-        ood = tuple(_range(ood_cfg[p.name], f"{where}.ood_params.{p.name}") for p in params)
+        ood = tuple(parse_range(ood_cfg[p.name], f"{where}.ood_params.{p.name}") for p in params)
     exact = None
     if "exact_solution" in cfg:
         texts = _str_list(cfg["exact_solution"], f"{where}.exact_solution")
         exact = tuple(_parse_expr(x, local, f"{where}.exact_solution[{i}]", allowed=set(state + params) | {T_SYMBOL}) for i, x in enumerate(texts))
-    h_range = _range(cfg.get("h_range", [0.01, 0.1]), f"{where}.h_range")
+    h_range = parse_range(cfg.get("h_range", [0.01, 0.1]), f"{where}.h_range")
     if h_range[0] <= 0:
         raise InputError(f"{where}.h_range must be positive")
     spec = _spec(name, state, rhs, params, state_ranges, param_ranges, exact=exact, ood=ood,
@@ -189,15 +190,6 @@ def _parse_expr(text: str, local: dict[str, sp.Symbol], where: str, allowed: set
     if unknown:
         raise InputError(f"{where}: unknown name {unknown[0]!r} in {text!r}")
     return expr
-
-
-def _range(value: Any, where: str) -> tuple[float, float]:
-    if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, (int, float)) for v in value):
-        raise InputError(f"{where} must be [low, high], got {value!r}")
-    lo, hi = float(value[0]), float(value[1])
-    if not (np.isfinite(lo) and np.isfinite(hi)) or lo > hi:
-        raise InputError(f"{where} must be a finite range with low <= high, got {value!r}")
-    return lo, hi
 
 
 def _smoke_test(fam: OdeFamily, where: str) -> None:

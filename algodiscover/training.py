@@ -67,6 +67,16 @@ class TrainResult:
     def final_loss(self) -> float:
         return self.history[-1] if self.history else float("nan")
 
+    def phase_runs(self) -> list[list[Any]]:
+        """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ["final", 1]]."""
+        out: list[list[Any]] = []
+        for ph in self.phases:
+            if out and out[-1][0] == ph:
+                out[-1][1] += 1
+            else:
+                out.append([ph, 1])
+        return out
+
 
 def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer | None, result: TrainResult, phase: str,
                      sched: Any = None) -> None:
