@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("families", help="list the built-in problem families")
     sub.add_parser("methods", help="list the catalogue of classical Runge-Kutta methods")
+    from .sweep import add_parser as add_sweep_parser  # light import: torch loads only when a sweep runs
+
+    add_sweep_parser(sub)
     return p
 
 
@@ -362,7 +365,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"check": cmd_check, "methods": cmd_methods, "families": cmd_families, "discover": cmd_discover,
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from .sweep import cmd_sweep as run_sweep_command
+
+    return run_sweep_command(args)
+
+
+COMMANDS = {"sweep": cmd_sweep, "check": cmd_check, "methods": cmd_methods, "families": cmd_families, "discover": cmd_discover,
             "train": cmd_train, "analyze": cmd_analyze, "report": cmd_report}
 
 

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .errors import InputError, TrainingDiverged
 
-__all__ = ["TrainConfig", "TrainResult", "train"]
+__all__ = ["TrainConfig", "TrainResult", "train", "phase_runs"]
 
 
 @dataclass(frozen=True)
@@ -68,14 +68,18 @@ class TrainResult:
         return self.history[-1] if self.history else float("nan")
 
     def phase_runs(self) -> list[list[Any]]:
-        """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ["final", 1]]."""
-        out: list[list[Any]] = []
-        for ph in self.phases:
-            if out and out[-1][0] == ph:
-                out[-1][1] += 1
-            else:
-                out.append([ph, 1])
-        return out
+        return phase_runs(self.phases)
+
+
+def phase_runs(phases: list[str]) -> list[list[Any]]:
+    """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ["final", 1]]."""
+    out: list[list[Any]] = []
+    for ph in phases:
+        if out and out[-1][0] == ph:
+            out[-1][1] += 1
+        else:
+            out.append([ph, 1])
+    return out
 
 
 def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer | None, result: TrainResult, phase: str,

@@ -1,0 +1,369 @@
+"""Sweeps (algodiscover.sweep): spec validation, expansion, the SQLite store, and
+kill-and-resume on the local process pool and on Ray: every configuration exactly once."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from algodiscover import sweep
+from algodiscover.config import config_from_mapping
+from algodiscover.sweep import SweepStore, expand_spec, load_spec, pareto_front, run_metrics, run_sweep
+
+ROOT = Path(__file__).resolve().parents[1]
+
+BASE = """
+[base]
+problem = { class = "ode", family = "square" }
+train = { adam_steps = 30, lbfgs_steps = 20 }
+ode = { samples = 64 }
+"""
+
+
+def _spec(tmp_path: Path, body: str, name: str = "spec.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(body, encoding="utf-8")
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("ALGODISCOVER_CACHE", str(tmp_path_factory.getbasetemp() / "cache"))
+
+
+def _rows(out: Path) -> dict[str, dict]:
+    db = sqlite3.connect(out / "sweep.db")
+    db.row_factory = sqlite3.Row
+    try:
+        return {r["config_hash"]: dict(r) for r in db.execute("SELECT * FROM runs")}
+    finally:
+        db.close()
+
+
+def _done(out: Path) -> int:
+    try:
+        db = sqlite3.connect(out / "sweep.db", timeout=5)
+        try:
+            return db.execute("SELECT COUNT(*) FROM runs WHERE status = 'done'").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return 0
+
+
+def _check_complete(out: Path, spec_path: Path, done_before: dict[str, dict]) -> None:
+    """Every configuration of the spec exactly once, finished runs untouched, run dirs whole."""
+    expected = {r.hash for r in expand_spec(load_spec(spec_path))}
+    rows = _rows(out)
+    assert set(rows) == expected
+    assert all(r["status"] == "done" for r in rows.values())
+    for h, before in done_before.items():  # never trained twice
+        assert rows[h]["attempts"] == 1 and rows[h]["finished_at"] == before["finished_at"]
+    dirs = sorted(p.name for p in (out / "runs").iterdir())
+    assert dirs == sorted(r["run_id"] for r in rows.values())          # no duplicates, no partial dirs
+    for r in rows.values():
+        d = out / r["run_dir"]
+        assert {"algorithm.json", "analysis.json", "config.toml"} <= {p.name for p in d.iterdir()}
+        assert json.loads((d / "algorithm.json").read_text())["config"]["name"].endswith(r["run_id"])
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<svg" in html and "Pareto front" in html and 'xlink:href="runs/' in html
+    assert "<script" not in html and 'src="http' not in html and "<link" not in html    # self-contained
+
+
+KILL_SPEC = """
+[sweep]
+name = "killme"
+max_concurrent = 2
+ensemble = 2
+""" + BASE + """
+[grid]
+"model.stages" = [1, 2]
+seed = [0, 1]
+
+[random]
+samples = 2
+"model.init_scale" = { uniform = [0.05, 0.15] }
+"""
+
+
+def test_local_sweep_killed_midway_resumes_and_runs_every_config_once(tmp_path):
+    spec = _spec(tmp_path, KILL_SPEC)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "algodiscover.sweep", str(spec), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 120
+        while _done(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)      # the sweep and its worker processes, mid-flight
+        log = proc.communicate()[0].decode(errors="replace")
+    rows = _rows(out)
+    done_before = {h: r for h, r in rows.items() if r["status"] == "done"}
+    left_running = sum(r["status"] == "running" for r in rows.values())
+    assert 2 <= len(done_before) < len(rows) == 8, log
+
+    res = run_sweep(spec, out, resume=True, progress=False)          # what `sweep --resume` runs
+    assert res.counts["done"] == 8 and res.reset == left_running and res.ran == 8 - len(done_before)
+    _check_complete(out, spec, done_before)
+    assert sum(r["attempts"] for r in _rows(out).values()) == 8 + left_running
+    # the Pareto-front runs got HTML reports, and the sweep report's points link to them
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert res.front and all((out / r["run_dir"] / "report.html").exists() for r in res.front)
+    assert all(f'xlink:href="{r["run_dir"]}/report.html"' in html for r in res.front)
+
+    # the runs are what `algodiscover train` gives for the same configuration, bit for bit
+    from algodiscover.discover import train_algorithm
+
+    r = next(iter(_rows(out).values()))
+    alone = train_algorithm(config_from_mapping(json.loads(r["config"]), source="test"), progress=False)
+    assert json.loads((out / r["run_dir"] / "algorithm.json").read_text())["content_hash"] == alone.content_hash
+
+    # a second sweep into the same directory must say --resume; a resumed finished sweep runs nothing
+    assert sweep.main([str(spec), "--out", str(out), "--quiet"]) == 2
+    assert run_sweep(spec, out, resume=True, progress=False).ran == 0
+
+
+RAY_SPEC = """
+[sweep]
+name = "onray"
+backend = "ray"
+max_concurrent = 2
+ensemble = 2
+front_reports = false
+""" + BASE + """
+[grid]
+"model.stages" = [1, 2]
+seed = [0, 1, 2, 3]
+"""
+
+
+@pytest.fixture(scope="module")
+def ray_local():
+    """A local Ray instance with 2 CPUs on the loopback interface (Ray's single-machine mode)."""
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")      # read when Ray is imported
+    ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'algodiscover[distributed]'); Ray backend tests skipped")
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_sweep_interrupted_midway_resumes_and_runs_every_config_once(tmp_path, ray_local):
+    spec = _spec(tmp_path, RAY_SPEC)
+    out = tmp_path / "out"
+
+    class Interrupt(Exception):
+        pass
+
+    seen = []
+
+    def stop_after_two(row):
+        seen.append(row["config_hash"])
+        if len(seen) == 2:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        run_sweep(spec, out, progress=False, on_result=stop_after_two)
+    rows = _rows(out)
+    done_before = {h: r for h, r in rows.items() if r["status"] == "done"}
+    assert set(done_before) == set(seen) and len(rows) == 8
+    assert not any(r["status"] == "running" for r in rows.values())   # in-flight rows were given back
+    # what a SIGKILLed sweep leaves: a row claimed by a sweep that no longer exists
+    db = sqlite3.connect(out / "sweep.db")
+    db.execute("UPDATE runs SET status = 'running', owner = 'dead-host:1:0', attempts = attempts + 1 "
+               "WHERE config_hash = (SELECT config_hash FROM runs WHERE status = 'pending' LIMIT 1)")
+    db.commit()
+    db.close()
+
+    res = run_sweep(spec, out, resume=True, progress=False)
+    assert res.counts["done"] == 8 and res.reset == 1 and res.ran == 6
+    _check_complete(out, spec, done_before)
+    assert {r["backend"] for r in _rows(out).values()} == {"ray"}
+
+
+@pytest.mark.slow
+def test_ray_sweep_sigkilled_resumes(tmp_path, ray_local):
+    """The hard kill on Ray: the sweep process (and the Ray instance it started) SIGKILLed."""
+    spec = _spec(tmp_path, RAY_SPEC)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "algodiscover.sweep", str(spec), "--out", str(out), "--quiet", "--backend", "ray"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 240
+        while _done(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log = proc.communicate()[0].decode(errors="replace")
+    rows = _rows(out)
+    done_before = {h: r for h, r in rows.items() if r["status"] == "done"}
+    assert 2 <= len(done_before) < 8, log
+    res = subprocess.run(cmd + ["--resume"], cwd=ROOT, capture_output=True, text=True, timeout=400)
+    assert res.returncode == 0, res.stderr + res.stdout
+    _check_complete(out, spec, done_before)
+
+
+# ---------------------------------------------------------------------------- bad specs
+BAD = [
+    ("[sweeps]\nname='x'\n", "'sweeps'"),
+    ("[sweep]\nworkers = 2\n", "sweep.'workers'"),
+    ("[sweep]\nbackend = 'dask'\n", "sweep.backend"),
+    ("[sweep]\nensemble = 0\n", "sweep.ensemble"),
+    (BASE + "[grid]\n", "[grid] is empty"),
+    (BASE + "[grid]\n'model.stages' = []\n", "'model.stages' is an empty list"),
+    ("[sweep]\nfront_reports = 'yes'\n", "sweep.front_reports"),
+    ("[sweep]\nformats = ['docx']\n", "sweep.formats"),
+    (BASE + "[grid]\n'model.stagez' = [2]\n", "'model.stagez'"),
+    (BASE + "[grid]\n'ode.bogus' = [1]\n", "'ode.bogus'"),
+    (BASE + "[grid]\n'linear.tol' = [1e-6]\n", "'linear.tol'"),
+    (BASE + "[grid]\n'problem.family' = ['linear']\n", "'problem.family'"),
+    (BASE + "[grid]\n'model.stages' = [2, 0]\n", "model.stages"),
+    (BASE + "[grid]\n'ode.samples' = [0]\n", "ode.samples"),
+    (BASE + "[grid]\n'train.lr' = 0.1\n", "'train.lr' must be a list"),
+    (BASE + "[random]\nsamples = 3\n'train.lr' = { uniform = [0.1, 0.01] }\n", "'train.lr': bad range"),
+    (BASE + "[random]\nsamples = 3\n'train.lr' = { log_uniform = [0.0, 0.1] }\n", "'train.lr': bad range"),
+    (BASE + "[random]\nsamples = 3\n'train.lr' = { gaussian = [0.0, 0.1] }\n", "unknown distribution 'gaussian'"),
+    (BASE + "[random]\nsamples = 3\n'model.stages' = { int_uniform = [2, 40] }\n", "model.stages"),
+    (BASE + "[random]\nsamples = 3\n'model.stages' = { int_uniform = [2.5, 4] }\n", "'model.stages': int_uniform"),
+    (BASE + "[random]\nsamples = 0\n'train.lr' = { uniform = [0.01, 0.1] }\n", "random.samples"),
+    (BASE + "[random]\n'train.lr' = { uniform = [0.01, 0.1] }\n", "needs samples"),
+    (BASE + "[grid]\n'train.lr' = [0.01]\n[random]\nsamples = 2\n'train.lr' = { uniform = [0.01, 0.1] }\n", "also in [grid]"),
+    ("[base]\nmodel = { stages = 2, depth = 3 }\n", "model.'depth'"),
+    ("[base]\nname = 'fixed'\n", "base.name"),
+]
+
+
+@pytest.mark.parametrize("body,named", BAD, ids=[b[1] for b in BAD])
+def test_bad_spec_exits_2_naming_the_key(tmp_path, capsys, body, named):
+    spec = _spec(tmp_path, body)
+    assert sweep.main([str(spec), "--out", str(tmp_path / "out"), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("algodiscover: error: ") and "\n" not in err
+    assert named in err
+    assert not (tmp_path / "out").exists()          # nothing written for a bad spec
+
+
+def test_cli_module_reports_bad_spec_in_one_line(tmp_path):
+    spec = _spec(tmp_path, BASE + "[grid]\n'model.stages' = []\n")
+    res = subprocess.run([sys.executable, "-m", "algodiscover.sweep", str(spec), "--out", str(tmp_path / "o")],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 2
+    assert res.stderr.strip().count("\n") == 0 and "'model.stages' is an empty list" in res.stderr
+
+
+def test_missing_ray_and_misused_options_exit_2(tmp_path, capsys, monkeypatch):
+    spec = _spec(tmp_path, BASE)
+    monkeypatch.setitem(sys.modules, "ray", None)       # as if Ray were not installed
+    assert sweep.main([str(spec), "--backend", "ray", "--out", str(tmp_path / "o")]) == 2
+    assert "pip install 'algodiscover[distributed]'" in capsys.readouterr().err
+    assert sweep.main([str(spec), "--address", "10.0.0.1:6379", "--out", str(tmp_path / "o")]) == 2
+    assert "--address" in capsys.readouterr().err
+    assert sweep.main([str(tmp_path / "missing.toml")]) == 2
+    assert "no such sweep spec" in capsys.readouterr().err
+
+
+def test_directory_lock_allows_one_sweep(tmp_path, capsys):
+    spec = _spec(tmp_path, BASE)
+    out = tmp_path / "out"
+    out.mkdir()
+    lock = sweep._DirLock(out)
+    try:
+        assert sweep.main([str(spec), "--out", str(out), "--quiet"]) == 2
+        assert "another sweep" in capsys.readouterr().err
+    finally:
+        lock.release()
+
+
+# ---------------------------------------------------------------------------- expansion and pieces
+def test_expansion_is_deterministic_crossed_and_deduplicated(tmp_path):
+    spec = load_spec(_spec(tmp_path, BASE + """
+[grid]
+"model.stages" = [2, 3, 2]
+seed = [0, 1]
+[random]
+samples = 3
+"train.lr" = { log_uniform = [0.001, 0.1] }
+"model.init_scale" = { uniform = [0.05, 0.2] }
+"train.adam_steps" = { int_uniform = [10, 12] }
+"ode.normalise" = { choice = ["none", "reference"] }
+"""))
+    runs = expand_spec(spec)
+    assert spec.size == 3 * 2 * 3 and len(runs) == 2 * 2 * 3          # the repeated stages value is dropped
+    assert [r.hash for r in runs] == [r.hash for r in expand_spec(spec)]
+    assert len({r.hash for r in runs}) == len(runs)
+    draws = {(r.assignment["train.lr"], r.assignment["model.init_scale"]) for r in runs}
+    assert len(draws) == 3                                               # the same draws at every grid point
+    for r in runs:
+        c = r.config
+        assert 0.001 <= c.train.lr <= 0.1 and 0.05 <= c.model.init_scale <= 0.2 and c.train.adam_steps in (10, 11, 12)
+        assert c.options["normalise"] in ("none", "reference") and c.options["samples"] == 64
+        assert c.name == f"spec-{r.hash[:16]}"
+    assert len({r.group for r in runs}) == len({(r.config.model.stages, r.config.train.lr, r.config.train.adam_steps,
+                                                 r.config.options["normalise"]) for r in runs})
+
+
+def test_store_claims_atomically_and_resets_stale_rows(tmp_path):
+    spec = load_spec(_spec(tmp_path, BASE + "[grid]\nseed = [0, 1, 2]\n"))
+    runs = expand_spec(spec)
+    store = SweepStore(tmp_path / "s.db")
+    assert store.add(runs) == 3 and store.add(runs) == 0
+    hs = [r.hash for r in runs]
+    assert store.claim(hs[:2], "a") == hs[:2]
+    other = SweepStore(tmp_path / "s.db")                       # a second connection sees the claims
+    assert other.claim(hs, "b") == hs[2:]
+    assert store.claim(hs, "a") == []
+    store.release(hs[:1], "a")
+    assert store.counts()["pending"] == 1 and store.reset("running") == 2
+    assert store.counts() == {"pending": 3, "running": 0, "done": 0, "diverged": 0, "failed": 0}
+    store.close()
+    other.close()
+
+
+def test_pareto_front_and_chunks():
+    pts = [(2, 1e-3, "a"), (2, 1e-4, "b"), (3, 1e-4, "c"), (3, 1e-5, "d"), (1, 1e-2, "e"), (4, 1e-5, "f")]
+    assert pareto_front(pts) == ["e", "b", "d"]
+
+    def row(h, g):
+        return {"config_hash": h, "group_key": g}
+
+    rows = [row(f"h{i}", "A") for i in range(7)] + [row("x", None), row("y", None)] + [row(f"k{i}", "B") for i in range(3)]
+    chunks = sweep._chunks(rows, workers=2, max_size=4)
+    assert sorted(h["config_hash"] for c in chunks for h in c) == sorted(r["config_hash"] for r in rows)
+    assert all(len({r["group_key"] for r in c}) == 1 and len(c) <= 4 for c in chunks)
+    assert [len(c) for c in chunks] == [4, 3, 1, 1, 3]
+
+
+def test_metrics_for_integrators_and_krylov_iterations():
+    alg = {"problem": {"class": "ode"}, "structure": {"stages": 3, "outer": 1}, "training": {"final_loss": 2e-5}}
+    ana = {"kind": "runge-kutta", "stages": 3, "exact_order": 3, "personalised_order": 4, "measured_order": 3.1,
+           "comparison": {"reference": "L", "errors": {"in_distribution": {"L": 1e-6, "L (learned weights)": 2e-6, "Kutta3": 3e-6}},
+                          "ratios": {"in_distribution": {"L (learned weights)": 2.0, "Kutta3": 3.0, "Heun3": 1.5}}}}
+    m = run_metrics(alg, ana)
+    assert (m["cost"], m["cost_unit"], m["error"], m["best_classical_ratio"], m["best_classical"]) == (3, "f-evals/step", 1e-6, 1.5, "Heun3")
+    kry = {"kind": "krylov", "stages": 4, "krylov": {"matvecs_per_outer": 4, "factor": {"per_outer": 0.01, "per_matvec": 0.316},
+                                                     "factor_ratio": {"per_outer": 2.0}}}
+    m = run_metrics({"problem": {"class": "linear"}, "structure": {"stages": 4}, "training": {"final_loss": 1.0}}, kry)
+    assert (m["cost"], m["cost_unit"], m["error"], m["best_classical_ratio"]) == (4, "matvecs/iteration", 0.01, 0.5)
+    m = run_metrics({"problem": {"class": "nonlinear"}, "structure": {"stages": 2}, "training": {"final_loss": 0.5}}, {"kind": "newton-krylov"})
+    assert (m["error"], m["error_metric"], m["cost"]) == (0.5, "final training loss", 2)
+
+
+def test_add_parser_wires_into_a_cli():
+    p = argparse.ArgumentParser(prog="algodiscover")
+    sub = p.add_subparsers(dest="command")
+    sweep.add_parser(sub)
+    args = p.parse_args(["sweep", "s.toml", "--backend", "ray", "--address", "auto", "--max-concurrent", "3", "--resume", "--quiet"])
+    assert (args.command, args.spec, args.backend, args.address, args.max_concurrent, args.resume, args.quiet) == \
+        ("sweep", "s.toml", "ray", "auto", 3, True, True)
+    assert callable(sweep.cmd_sweep)
