@@ -33,6 +33,22 @@ from .order import (
 )
 from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
 from .rationalize import rationalize, rationalize_value
+from .krylov import (
+    EqualCostComparison,
+    IterationHistory,
+    KrylovAnalysis,
+    Spectrum,
+    analyze_polynomial_iteration,
+    chebyshev_factor,
+    chebyshev_residual,
+    compare_at_equal_matvecs,
+    convergence_factor,
+    exact_residual_polynomial,
+    polynomial_coefficients,
+    residual_polynomial,
+    shift_form,
+    tableau_for_polynomial,
+)
 from .linear_stability import StabilityInfo, region_grid, stability, stability_function
 from .tableau import ButcherTableau, load_tableau, write_json_atomic
 from .rooted_trees import RootedTree, count_trees, tree_table, trees, trees_up_to, weight_formula

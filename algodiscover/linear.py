@@ -1,0 +1,748 @@
+"""The linear-systems branch: R2N2 polynomial iterations learned for a family of systems.
+
+On ``A x = rhs`` the R2N2 uses ``f(x) = rhs - A x`` (the residual). One outer iteration with
+tableau ``(W, b)`` and scale ``h`` costs n matvecs and maps the residual by the residual
+polynomial ``q(lambda) = R(-h lambda)`` (R the stability polynomial of ``(W, b)``)::
+
+    r_{k+1} = q(A) r_k,     q(0) = 1
+
+so the learned solver is a fixed polynomial (Richardson/Chebyshev-like) iteration without
+inner products. ``h`` is a learned positive scalar (``h = exp(log_h)``) or fixed.
+
+Objectives (``[linear] objective``), all float64 and full batch:
+
+``"residual"`` (default, the published loss)
+    mean over the batch of ``sum_{k=1..K} w_k ||r_k||^2`` with ``w_k = weight_base^k``
+    (default 4^k) or explicit ``weights``; K = ``model.outer``; ``||r_0|| = 1``.
+``"minimax"``
+    log-sum-exp over the batch of the per-system residual reduction factor
+    ``rho_i = (||r_M|| / ||r_0||)^(1/M)`` over ``M = minimax_outer`` outer iterations (the
+    residual renormalised after each one), at temperature ``temperature``:
+    ``log( mean_i rho_i^tau )^(1/tau)``, a smooth stand-in for ``max_i rho_i`` and so for
+    ``max |q|`` over the family's spectrum.
+``"spectral"``
+    the same soft maximum of ``|q(lambda)|`` over ``grid`` points of the family's spectral
+    interval (or its known eigenvalues when complex): the R2N2 run on the diagonal test
+    problems ``y' = -lambda y``.
+
+analysis.json (:func:`analyze_run`): the DESIGN section 4 keys, with ``"kind": "krylov"``;
+``order``/``tol``/``residuals``/``tableau`` view the tableau, normalised to ``sum(b) = 1``
+(same polynomial), as an explicit Runge-Kutta method; ``rational``/``exact_order`` the exact
+tableau of the (distilled) residual polynomial; ``identified_as`` the Krylov description
+(``rk_identified_as`` the Runge-Kutta catalogue's); ``summary`` one honest paragraph with
+both convergence factors and the measured GMRES(n) comparison; ``training`` (loss history,
+phases) and ``provenance``; ``krylov`` the keys documented in :mod:`analysis.krylov` plus
+``family`` (name, size, parameters, spectrum), ``rk_view`` (``scale = sum(b)``, the
+normalised ``h``, a note) and ``objective`` (name, final loss).
+
+Use: :func:`solver_from_artefact` gives a :class:`PolynomialSolver` with a scipy-style
+``solve(A, b, x0=None, *, rtol, atol, maxiter, callback) -> SolveResult`` and
+``preconditioner(A)`` (a :class:`scipy.sparse.linalg.LinearOperator` for ``cg``/``gmres``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import scipy.sparse as sps
+import torch
+from scipy.sparse.linalg import LinearOperator
+from torch import nn
+
+from analysis import ButcherTableau, check_order
+from analysis.krylov import (
+    KrylovAnalysis,
+    Spectrum,
+    analyze_polynomial_iteration,
+    comparison_methods,
+    normalise,
+    polynomial_coefficients,
+    q_values,
+)
+
+from .errors import InputError
+from .linear_families import FAMILY_DESCRIPTIONS, FAMILY_PARAMETERS, LinearFamily, LinearProblems, make_family
+from .model import R2N2
+
+__all__ = [
+    "LinearTrainingConfig",
+    "LinearR2N2",
+    "build_model",
+    "SolveResult",
+    "PolynomialSolver",
+    "PolynomialPreconditioner",
+    "PreconditionerWarning",
+    "solver_from_artefact",
+    "family_for",
+    "make_loss",
+    "residual_loss",
+    "minimax_loss",
+    "spectral_loss",
+    "list_families",
+    "train_run",
+    "analyze_run",
+    "OBJECTIVES",
+]
+
+Tensor = torch.Tensor
+OBJECTIVES = ("residual", "minimax", "spectral")
+_FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclass(frozen=True)
+class LinearTrainingConfig:
+    """The ``[linear]`` section.
+
+    samples : training systems (matrices for ``spd``, right-hand sides otherwise)
+    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
+    weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
+    weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
+    h : ``"learned"`` or a fixed positive number
+    h_init : starting h when h is learned (default ``1 / max |lambda|`` over the family's
+        spectrum, so the random initial iteration is stable)
+    minimax_outer : outer iterations M of the minimax objective
+    temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
+    grid : points on the spectral interval for the spectral objective
+    heldout : held-out systems in the measured comparison; ``tol`` its target relative
+        residual; ``max_matvecs`` its budget per method and system
+    size, interval, endpoints, peclet, path, matrix_seed : family parameters (see
+        :mod:`algodiscover.linear_families`); only those of the chosen family may be given
+    """
+
+    samples: int = 256
+    objective: str = "residual"
+    weight_base: float = 4.0
+    weights: tuple[float, ...] | None = None
+    h: str | float = "learned"
+    h_init: float | None = None
+    minimax_outer: int = 16
+    temperature: float = 200.0
+    grid: int = 512
+    heldout: int = 8
+    tol: float = 1e-10
+    max_matvecs: int = 20_000
+    size: int | None = None
+    interval: tuple[float, float] | None = None
+    endpoints: bool | None = None
+    peclet: float | None = None
+    path: str | None = None
+    matrix_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        def posint(key: str, lo: int = 1, hi: int = 10**7) -> None:
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise InputError(f"linear.{key} must be an integer in {lo}..{hi}, got {v!r}")
+
+        def posnum(key: str, allow_none: bool = False) -> None:
+            v = getattr(self, key)
+            if v is None and allow_none:
+                return
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
+                raise InputError(f"linear.{key} must be a positive number, got {v!r}")
+
+        posint("samples", 1, 100_000)
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"linear.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        posnum("weight_base")
+        if self.weights is not None:
+            w = self.weights
+            if (not isinstance(w, (list, tuple)) or not w
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in w)
+                    or not any(v > 0 for v in w)):
+                raise InputError(f"linear.weights must be a non-empty list of numbers >= 0 (not all 0), got {w!r}")
+            object.__setattr__(self, "weights", tuple(float(v) for v in w))
+        if isinstance(self.h, str):
+            if self.h != "learned":
+                raise InputError(f"linear.h must be \"learned\" or a positive number, got {self.h!r}")
+        else:
+            posnum("h")
+        posnum("h_init", allow_none=True)
+        posint("minimax_outer", 1, 1000)
+        posnum("temperature")
+        posint("grid", 2, 1_000_000)
+        posint("heldout", 1, 10_000)
+        posnum("tol")
+        if self.tol >= 1:
+            raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
+        posint("max_matvecs", 1, 10**9)
+        if self.interval is not None:
+            if not isinstance(self.interval, (list, tuple)):
+                raise InputError(f"linear.interval must be [low, high], got {self.interval!r}")
+            object.__setattr__(self, "interval", tuple(self.interval))
+        if self.path is not None and not isinstance(self.path, str):
+            raise InputError(f"linear.path must be a string, got {self.path!r}")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "LinearTrainingConfig":
+        """Validate the raw ``[linear]`` table (unknown keys are named)."""
+        if not isinstance(options, dict):
+            raise InputError("[linear] must be a table")
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise InputError(f"unknown key linear.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return cls(**options)
+
+    @property
+    def learn_h(self) -> bool:
+        return self.h == "learned"
+
+    def family_kwargs(self, family: str) -> dict[str, Any]:
+        """The family parameters that were given, checked against what ``family`` reads."""
+        given = {k: getattr(self, k) for k in _FAMILY_KEYS if getattr(self, k) is not None}
+        if family in FAMILY_PARAMETERS:
+            reads = FAMILY_PARAMETERS[family]
+            bad = sorted(set(given) - set(reads))
+            if bad:
+                raise InputError(f"linear.{bad[0]} does not apply to family {family!r} (it reads: {', '.join(reads)})")
+        if "interval" in given:
+            given["interval"] = list(given["interval"])
+        return given
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("weights", "interval"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+
+def family_for(name: str, opts: LinearTrainingConfig) -> LinearFamily:
+    """The family ``name`` built from the options' family parameters."""
+    if name not in FAMILY_DESCRIPTIONS:
+        raise InputError(f"unknown linear family {name!r}; known: {', '.join(FAMILY_DESCRIPTIONS)}")
+    return make_family(name, **opts.family_kwargs(name))
+
+
+def list_families() -> list[tuple[str, str]]:
+    return list(FAMILY_DESCRIPTIONS.items())
+
+
+# ----------------------------------------------------------------------------- model
+class LinearR2N2(R2N2):
+    """R2N2 with a positive scale ``h = exp(log_h)``, learned (a parameter) or fixed (a
+    buffer). The weights ``W``, ``b`` are those of :class:`R2N2`."""
+
+    def __init__(self, stages: int, outer: int, *, h0: float, learn_h: bool = True, **kwargs: Any) -> None:
+        super().__init__(stages, outer, **kwargs)
+        if not (math.isfinite(h0) and h0 > 0):
+            raise InputError(f"h must be a positive finite number, got {h0!r}")
+        log_h = torch.tensor(math.log(h0), dtype=torch.float64)
+        self.learn_h = learn_h
+        if learn_h:
+            self.log_h = nn.Parameter(log_h)
+        else:
+            self.register_buffer("log_h", log_h)
+
+    def h(self) -> Tensor:
+        return torch.exp(self.log_h)
+
+    def iterate(self, f: Callable[[Tensor], Tensor], x0: Tensor, outer: int | None = None, return_all: bool = False):
+        """``outer`` iterations with the model's own h."""
+        return self.forward(f, x0, self.h(), outer=outer, return_all=return_all)
+
+    def polynomial(self) -> np.ndarray:
+        """Float coefficients of the current residual polynomial (ascending)."""
+        with torch.no_grad():
+            return polynomial_coefficients(self.tableau(), float(self.h()))
+
+
+def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> LinearR2N2:
+    """The model of a run: h0 from ``linear.h``/``h_init`` or the spectral interval."""
+    m = cfg.model
+    lo, hi = family.spectrum.interval
+    scale = max(abs(lo), abs(hi))
+    if family.spectrum.eigenvalues is not None:
+        scale = max(scale, float(np.max(np.abs(family.spectrum.eigenvalues))))
+    h0 = 1.0 / scale if scale > 0 else 1.0
+    if not opts.learn_h:
+        h0 = float(opts.h)
+    elif opts.h_init is not None:
+        h0 = float(opts.h_init)
+    return LinearR2N2(m.stages, m.outer, h0=h0, learn_h=opts.learn_h, consistency=m.consistency, init=m.init,
+                      init_scale=m.init_scale, seed=cfg.seed)
+
+
+# ----------------------------------------------------------------------------- losses
+def residual_loss(model: LinearR2N2, probs: LinearProblems, weights: Sequence[float]) -> Callable[[], Tensor]:
+    """Mean over the batch of ``sum_k w_k ||rhs - A x_k||^2`` from ``x_0 = 0``."""
+    mv = probs.torch_matvec()
+    rhs = probs.torch_rhs()
+    w = torch.tensor(list(weights), dtype=torch.float64)
+    K = len(weights)
+
+    def f(X: Tensor) -> Tensor:
+        return rhs - mv(X)
+
+    def loss() -> Tensor:
+        xs = model.iterate(f, torch.zeros_like(rhs), outer=K, return_all=True)
+        total = torch.zeros(rhs.shape[0], dtype=torch.float64)
+        for k, x in enumerate(xs):
+            total = total + w[k] * (f(x) ** 2).sum(dim=1)
+        return total.mean()
+
+    return loss
+
+
+def _soft_max_log(logs: Tensor, tau: float) -> Tensor:
+    """``log( mean exp(tau * logs) ) / tau``: a smooth maximum of ``logs``."""
+    return (torch.logsumexp(tau * logs, dim=0) - math.log(logs.shape[0])) / tau
+
+
+def minimax_loss(model: LinearR2N2, probs: LinearProblems, outer: int, temperature: float) -> Callable[[], Tensor]:
+    """Soft maximum over the batch of ``log rho_i``, ``rho_i`` the mean residual reduction
+    per outer iteration over ``outer`` iterations (residual recurrence ``r <- q(A) r``,
+    renormalised after every iteration so nothing under- or overflows)."""
+    mv = probs.torch_matvec()
+    r0 = probs.torch_rhs()
+    r0 = r0 / torch.linalg.vector_norm(r0, dim=1, keepdim=True)
+
+    def g(Y: Tensor) -> Tensor:
+        return -mv(Y)
+
+    def loss() -> Tensor:
+        y = r0
+        h = model.h()
+        logs = torch.zeros(r0.shape[0], dtype=torch.float64)
+        for _ in range(outer):
+            y = model.step(g, y, h)
+            nrm = torch.linalg.vector_norm(y, dim=1)
+            logs = logs + torch.log(nrm)
+            y = y / nrm.unsqueeze(1)
+        return _soft_max_log(logs / outer, temperature)
+
+    return loss
+
+
+def spectral_points(spectrum: Spectrum, grid: int) -> np.ndarray:
+    """Points where the spectral objective looks at ``|q|``: a grid of the interval for a
+    real spectrum, the known eigenvalues for a complex one."""
+    if spectrum.real:
+        return np.linspace(spectrum.interval[0], spectrum.interval[1], grid)
+    return np.asarray(spectrum.eigenvalues)
+
+
+def spectral_loss(model: LinearR2N2, spectrum: Spectrum, grid: int, temperature: float) -> Callable[[], Tensor]:
+    """Soft maximum of ``log |q(lambda)|`` over :func:`spectral_points`, with q computed by
+    one R2N2 outer iteration on the scalar problems ``y' = -lambda y`` from ``y = 1``."""
+    pts = spectral_points(spectrum, grid)
+    lam = torch.from_numpy(np.ascontiguousarray(pts)).reshape(-1, 1)
+    y0 = torch.ones_like(lam)
+
+    def g(Y: Tensor) -> Tensor:
+        return -lam * Y
+
+    def loss() -> Tensor:
+        q = model.step(g, y0, model.h()).reshape(-1)
+        return _soft_max_log(torch.log(torch.abs(q) + 1e-300), temperature)
+
+    return loss
+
+
+def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamily, probs: LinearProblems | None, outer: int) -> Callable[[], Tensor]:
+    """The training loss of ``opts.objective`` as a closure over the data."""
+    if opts.objective == "residual":
+        if opts.weights is not None:
+            if len(opts.weights) != outer:
+                raise InputError(f"linear.weights has {len(opts.weights)} entries but model.outer is {outer}")
+            weights = list(opts.weights)
+        else:
+            weights = [opts.weight_base ** (k + 1) for k in range(outer)]
+        return residual_loss(model, probs, weights)
+    if opts.objective == "minimax":
+        return minimax_loss(model, probs, opts.minimax_outer, opts.temperature)
+    return spectral_loss(model, family.spectrum, opts.grid, opts.temperature)
+
+
+# ----------------------------------------------------------------------------- branch API
+def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, resume: bool = False):
+    """Train an R2N2 polynomial iteration for ``cfg`` (a :class:`RunConfig` of class
+    ``linear``) and return the :class:`LearnedAlgorithm` (kind ``"krylov"``)."""
+    from .artefact import LearnedAlgorithm
+    from .training import train
+
+    if cfg.custom_family:
+        raise InputError("the linear branch has no custom [family] tables; use family = \"matrix\" with linear.path")
+    opts = LinearTrainingConfig.from_options(dict(cfg.options))
+    if opts.path is not None:
+        # record the matrix file absolutely so 'analyze' works from any directory
+        opts = replace(opts, path=str(Path(opts.path).expanduser().resolve()))
+    family = family_for(cfg.family, opts)
+    torch.manual_seed(cfg.seed)
+    t0 = time.perf_counter()
+    probs = family.sample(opts.samples, cfg.seed) if opts.objective != "spectral" else None
+    t_data = time.perf_counter() - t0
+    model = build_model(cfg, opts, family)
+    loss = make_loss(model, opts, family, probs, cfg.model.outer)
+    res = train(model, loss, cfg.train, progress=progress, checkpoint=checkpoint, resume=resume, desc=cfg.run_name)
+    with torch.no_grad():
+        W = model.W().numpy().tolist()
+        b = model.b().numpy().tolist()
+        h = float(model.h())
+    problem = {"class": "linear", "family": cfg.family, "description": family.description, "parameters": family.parameters,
+               "size": family.size, "symmetric": family.symmetric, "positive_definite": family.positive_definite,
+               "spectrum": family.spectrum.to_json()}
+    structure = {"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency,
+                 "h": "learned" if opts.learn_h else "fixed", "objective": opts.objective, "matvecs_per_outer": cfg.model.stages}
+    if opts.objective == "minimax":
+        structure["minimax_outer"] = opts.minimax_outer
+    return LearnedAlgorithm(
+        kind="krylov",
+        problem=problem,
+        structure=structure,
+        weights={"W": W, "b": b, "h": h},
+        config={**cfg.to_json(), "linear": opts.to_json()},
+        seed=cfg.seed,
+        training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
+                  "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed,
+                  "objective": opts.objective},
+        timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
+    )
+
+
+def _options_of(alg) -> LinearTrainingConfig:
+    raw = alg.config.get("linear", {}) if isinstance(alg.config, dict) else {}
+    return LinearTrainingConfig.from_options(dict(raw))
+
+
+def _provenance(alg) -> dict[str, Any]:
+    fam = alg.problem.get("family")
+    cmd = (f"algodiscover discover linear --family {fam} --stages {alg.stages} --outer {alg.structure.get('outer', 1)} "
+           f"--seed {alg.seed}")
+    return {"seed": alg.seed, "config": alg.config, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd,
+            "note": "the exact configuration (with the [linear] section) is in config; 'algodiscover discover --config FILE' reproduces it"}
+
+
+def _fmt(v: float | None, digits: int = 4) -> str:
+    return "n/a" if v is None else f"{v:.{digits}g}"
+
+
+def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) -> str:
+    """One honest paragraph: both convergence factors and the measured comparison."""
+    lo, hi = kry.spectrum.interval
+    where = f"[{lo:.4g}, {hi:.4g}]" if kry.spectrum.real else "the family's (complex) eigenvalues"
+    f = kry.factor
+    parts = [f"Learned {n}-stage polynomial iteration" + (f" ({kry.identified_as})" if kry.identified_as else "") + "."]
+    parts.append(f"Convergence factor max|q| on {where}: {_fmt(f['per_outer'])} per outer iteration "
+                 f"({_fmt(f['per_matvec'])} per matvec)" + ("; it does not converge on the whole spectrum" if f["per_outer"] >= 1 else "") + ".")
+    ch = kry.chebyshev
+    if ch is not None and ch["per_outer"] is not None:
+        ratio = kry.factor_ratio["per_outer"]
+        parts.append(f"The degree-{n} Chebyshev polynomial on [{lo:.4g}, {hi:.4g}] achieves {_fmt(ch['per_outer'])} "
+                     f"({_fmt(ch['per_matvec'])} per matvec); learned/Chebyshev = {_fmt(ratio)} per outer iteration.")
+        if objective == "residual" and ratio is not None and ratio > 1.02:
+            parts.append("(The residual objective averages over the training systems and a few outer iterations; "
+                         "it is not a minimax, so its optimum sits above the Chebyshev factor; "
+                         "the minimax or spectral objective targets max|q|.)")
+    comp = kry.comparison
+    if comp is not None:
+        med = {m: comp.median(m) for m in comp.histories}
+        inst = len(comp.histories["learned"])
+        learned = med["learned"]
+        s = f"On {inst} held-out systems (relative residual {comp.tol:.0e}, budget {comp.budget} matvecs) the median matvec count is "
+        s += f"learned {_fmt(learned) if learned is not None else 'not reached'}"
+        for m, v in med.items():
+            if m == "learned":
+                continue
+            s += f", {m} {_fmt(v) if v is not None else 'not reached'}"
+        s += "."
+        gm = f"gmres({n})"
+        if learned is not None and med.get(gm) is not None:
+            r = med[gm] / learned
+            s += (f" GMRES({n}) needs {r:.3g}x the learned matvecs "
+                  + ("(the learned iteration needs fewer)" if r > 1 else "(GMRES needs fewer)" if r < 1 else "(the same)")
+                  + ", but GMRES also spends inner products and storage the learned iteration does not.")
+        elif learned is None:
+            s += " The learned iteration did not reach the tolerance within the budget on most held-out systems."
+        parts.append(s)
+    return " ".join(parts)
+
+
+def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
+    """Distil and analyse a learned polynomial iteration; returns the analysis.json content
+    (DESIGN section 4 keys, the tableau viewed as a Runge-Kutta method, and ``"krylov"``)."""
+    from tqdm.auto import tqdm
+
+    from analysis import analyze_tableau
+
+    opts = _options_of(alg)
+    family = family_for(str(alg.problem.get("family")), opts)
+    h = alg.weights.get("h")
+    if h is None:
+        raise InputError("algorithm.json: a krylov algorithm needs weights.h")
+    tab = alg.tableau()
+    held = family.heldout(opts.heldout, alg.seed)
+    n = alg.stages
+    spd = family.symmetric and family.positive_definite
+    methods, _ = comparison_methods(n, family.spectrum, spd)
+    bar = tqdm(total=held.count * len(methods), desc="comparing", disable=not progress, leave=False)
+    kry = analyze_polynomial_iteration(
+        tab, float(h), family.spectrum, systems=held.systems(), symmetric=spd,
+        tol=opts.tol, budget=opts.max_matvecs, name=alg.default_name, progress=lambda _m: bar.update(1),
+    )
+    bar.close()
+    norm_tab, h_norm = normalise(tab, float(h))
+    rk = analyze_tableau(norm_tab, targets=[], name=alg.default_name).to_json()
+    out = dict(rk)
+    out["kind"] = "krylov"
+    out["rk_identified_as"] = rk.get("identified_as")
+    out["identified_as"] = kry.identified_as
+    # prefer the Krylov side's exact tableau: it is built to reproduce the (distilled)
+    # residual polynomial; otherwise analyze_tableau's rationalisation of the normalised weights
+    if kry.exact_tableau is not None:
+        ex = kry.exact_tableau.with_name(alg.default_name + "-exact")
+        rep = check_order(ex)
+        out["rational"] = ex.to_dict()
+        out["exact_order"] = rep.order
+        out["exact_residuals"] = rep.residuals_json()
+    kj = kry.to_json()
+    kj["family"] = family.to_json()
+    kj["rk_view"] = {"scale": float(np.sum(tab.b)), "h": float(h_norm),
+                     "note": ("the top-level tableau, order, residuals, rational and exact_order describe the tableau "
+                              "normalised to sum(b) = 1 (W and b divided by sum(b), h multiplied by it): the same "
+                              "residual polynomial, viewed as an explicit Runge-Kutta method with step h")}
+    kj["objective"] = {"name": alg.structure.get("objective", "residual"), "final_loss": alg.training.get("final_loss")}
+    out["krylov"] = kj
+    out["summary"] = summary_sentence(kry, n, alg.structure.get("objective"))
+    out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
+                       "final_loss": alg.training.get("final_loss"), "objective": alg.training.get("objective")}
+    out["provenance"] = _provenance(alg)
+    out["structure"] = alg.structure
+    out["problem_class"] = "linear"
+    return out
+
+
+# ----------------------------------------------------------------------------- use
+@dataclass(frozen=True)
+class SolveResult:
+    """Outcome of an iterative solve (scipy-style).
+
+    ``status``: 0 converged; ``> 0`` the iteration limit was reached (the number of
+    iterations); ``< 0`` breakdown (the residual became non-finite or grew by 1e10).
+    ``residual_history`` holds ``||b - A x_k||`` for ``k = 0..nit``.
+    """
+
+    x: np.ndarray
+    success: bool
+    status: int
+    nit: int
+    nmatvec: int
+    residual_history: tuple[float, ...] = field(default_factory=tuple)
+    message: str = ""
+
+
+class PreconditionerWarning(UserWarning):
+    """The polynomial preconditioner is not positive definite on the given spectrum."""
+
+
+def _operator(A: Any, name: str = "A") -> tuple[Callable[[np.ndarray], np.ndarray], int]:
+    if isinstance(A, LinearOperator):
+        shape = A.shape
+        mv = A.matvec
+    elif sps.issparse(A):
+        shape = A.shape
+        mv = lambda v: A @ v  # noqa: E731
+    else:
+        M = np.asarray(A)
+        if M.dtype == object or not np.issubdtype(M.dtype, np.number):
+            raise InputError(f"{name} must be a numeric matrix, a scipy sparse matrix or a LinearOperator")
+        if M.ndim != 2:
+            raise InputError(f"{name} must be 2-D, got shape {M.shape}")
+        if not np.all(np.isfinite(M)):
+            raise InputError(f"{name} has a non-finite entry (NaN or inf)")
+        shape = M.shape
+        mv = lambda v: M @ v  # noqa: E731
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise InputError(f"{name} must be square, got shape {tuple(shape)}")
+    return mv, int(shape[0])
+
+
+class PolynomialSolver:
+    """The learned polynomial iteration as a solver: ``(W, b, h)`` on ``f(x) = b - A x``.
+
+    Build it with :func:`solver_from_artefact` or directly from the weights. ``interval``
+    is the spectral interval the iteration was made for (used by :meth:`preconditioner`).
+    """
+
+    def __init__(self, W: Any, b: Any, h: float, *, name: str = "learned polynomial iteration",
+                 interval: tuple[float, float] | None = None) -> None:
+        tab = ButcherTableau(np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64), name=name)
+        if not tab.is_explicit:
+            raise InputError(f"{name}: W must be strictly lower triangular")
+        if not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
+            raise InputError(f"{name}: h must be a positive finite number, got {h!r}")
+        self.tableau = tab
+        self.W, self.b, self.h = np.array(tab.A), np.array(tab.b), float(h)
+        self.stages = tab.stages
+        self.name = name
+        self.interval = None if interval is None else (float(interval[0]), float(interval[1]))
+
+    def residual_polynomial(self, lam: Any) -> np.ndarray:
+        """``q(lambda)`` (the residual factor of one outer iteration)."""
+        return q_values(self.W, self.b, self.h, np.asarray(lam))
+
+    def _outer(self, mv: Callable[[np.ndarray], np.ndarray], x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """One outer iteration from ``x`` with residual ``r``; returns the new x (n - 1 matvecs)."""
+        W, b, h = self.W, self.b, self.h
+        vs = [r]
+        for j in range(1, self.stages):
+            d = np.zeros_like(x)
+            for l in range(j):
+                if W[j, l] != 0.0:
+                    d = d + W[j, l] * vs[l]
+            vs.append(r - h * mv(d))
+        upd = np.zeros_like(x)
+        for j in range(self.stages):
+            if b[j] != 0.0:
+                upd = upd + b[j] * vs[j]
+        return x + h * upd
+
+    def solve(self, A: Any, b: Any, x0: Any = None, *, rtol: float = 1e-10, atol: float = 0.0, maxiter: int | None = None,
+              callback: Callable[[np.ndarray], Any] | None = None) -> SolveResult:
+        """Iterate until ``||b - A x|| <= max(rtol ||b||, atol)``.
+
+        ``maxiter`` counts outer iterations (n matvecs each; default ``10 * len(b)``);
+        ``callback(xk)`` is called after every outer iteration.
+        """
+        mv, m = _operator(A)
+        rhs = np.asarray(b, dtype=np.float64).reshape(-1)
+        if rhs.size != m:
+            raise InputError(f"b has {rhs.size} entries but A is {m} x {m}")
+        if not np.all(np.isfinite(rhs)):
+            raise InputError("b has a non-finite entry (NaN or inf)")
+        if x0 is None:
+            x = np.zeros(m)
+            r = rhs.copy()
+            nmv = 0
+        else:
+            x = np.asarray(x0, dtype=np.float64).reshape(-1).copy()
+            if x.size != m:
+                raise InputError(f"x0 has {x.size} entries but A is {m} x {m}")
+            if not np.all(np.isfinite(x)):
+                raise InputError("x0 has a non-finite entry (NaN or inf)")
+            r = rhs - mv(x)
+            nmv = 1
+        for key, v in (("rtol", rtol), ("atol", atol)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"{key} must be a finite number >= 0, got {v!r}")
+        limit = 10 * m if maxiter is None else maxiter
+        if not isinstance(limit, int) or limit < 0:
+            raise InputError(f"maxiter must be an integer >= 0, got {maxiter!r}")
+        target = max(rtol * float(np.linalg.norm(rhs)), atol)
+        r0 = float(np.linalg.norm(r))
+        hist = [r0]
+        if r0 <= target:
+            return SolveResult(x, True, 0, 0, nmv, tuple(hist), "converged")
+        for k in range(1, limit + 1):
+            x = self._outer(mv, x, r)
+            r = rhs - mv(x)
+            nmv += self.stages
+            rn = float(np.linalg.norm(r))
+            hist.append(rn)
+            if callback is not None:
+                callback(x)
+            if not math.isfinite(rn) or rn > 1e10 * max(r0, 1e-300):
+                return SolveResult(x, False, -1, k, nmv, tuple(hist), "breakdown: the residual diverged (the spectrum is outside the region where |q| < 1)")
+            if rn <= target:
+                return SolveResult(x, True, 0, k, nmv, tuple(hist), "converged")
+        return SolveResult(x, False, limit, limit, nmv, tuple(hist), f"reached maxiter = {limit} without converging")
+
+    def preconditioner(self, A: Any, *, outer: int = 1, interval: tuple[float, float] | None = None,
+                       symmetric: bool | None = None) -> "PolynomialPreconditioner":
+        """``M ~ A^-1`` as the polynomial ``p(A)`` with ``1 - lambda p(lambda) = q(lambda)^outer``
+        (``outer`` learned iterations on ``A z = y`` from ``z = 0``); see
+        :class:`PolynomialPreconditioner`."""
+        return PolynomialPreconditioner(self, A, outer=outer, interval=interval or self.interval, symmetric=symmetric)
+
+
+class PolynomialPreconditioner(LinearOperator):
+    """``M y = p(A) y`` with ``1 - lambda p(lambda) = q(lambda)^s``: ``s`` outer iterations of
+    the learned recurrence on ``A z = y`` from ``z = 0`` (``n s`` matvecs per application).
+
+    Symmetric-safe: M is a fixed polynomial in A (no inner products, nothing depends on y),
+    so it is a linear operator, symmetric whenever A is. It is positive definite on a
+    spectrum exactly where ``p > 0``, i.e. ``q(lambda)^s < 1`` for ``lambda > 0``; this is
+    checked on ``interval`` (``spd`` is True/False, or None when no interval is known), and a
+    :class:`PreconditionerWarning` says when it fails for a symmetric A (then use it with
+    gmres, not cg). ``symmetric`` is detected for matrices; pass ``symmetric=True`` for a
+    symmetric ``LinearOperator``.
+    """
+
+    def __init__(self, solver: PolynomialSolver, A: Any, *, outer: int = 1, interval: tuple[float, float] | None = None,
+                 symmetric: bool | None = None) -> None:
+        mv, m = _operator(A)
+        if not isinstance(outer, int) or outer < 1:
+            raise InputError(f"outer must be an integer >= 1, got {outer!r}")
+        super().__init__(dtype=np.float64, shape=(m, m))
+        self.solver, self._mv, self.outer = solver, mv, outer
+        self.applications = 0
+        if symmetric is None:
+            symmetric = _is_symmetric(A)
+        self.symmetric = bool(symmetric)
+        self.interval = interval
+        self.spd: bool | None = None
+        self.p_range: tuple[float, float] | None = None
+        if interval is not None:
+            lo, hi = float(interval[0]), float(interval[1])
+            lam = np.linspace(lo, hi, 4001)
+            q = solver.residual_polynomial(lam) ** outer
+            with np.errstate(divide="ignore", invalid="ignore"):
+                p = np.where(lam != 0, (1.0 - q) / lam, np.inf)
+            self.p_range = (float(np.min(p)), float(np.max(p)))
+            self.spd = bool(self.symmetric and lo > 0 and np.all(q < 1.0))
+            if self.symmetric and not self.spd:
+                warnings.warn(
+                    f"{solver.name}: the polynomial preconditioner is not positive definite on [{lo:.4g}, {hi:.4g}] "
+                    f"(q^{outer} reaches {float(np.max(q)):.4g} >= 1 there, or the interval is not positive); "
+                    "use it with gmres, not cg", PreconditionerWarning, stacklevel=3)
+
+    def _matvec(self, y: np.ndarray) -> np.ndarray:
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        z = np.zeros_like(y)
+        r = y.copy()
+        for s in range(self.outer):
+            z = self.solver._outer(self._mv, z, r)
+            if s + 1 < self.outer:
+                r = y - self._mv(z)
+        self.applications += 1
+        return z
+
+    def _rmatvec(self, y: np.ndarray) -> np.ndarray:
+        if not self.symmetric:
+            raise NotImplementedError("the transpose of p(A) needs A^T; only symmetric A is supported")
+        return self._matvec(y)
+
+
+def _is_symmetric(A: Any) -> bool:
+    if isinstance(A, LinearOperator):
+        return False
+    if sps.issparse(A):
+        d = abs(A - A.T)
+        return d.nnz == 0 or float(d.max()) <= 1e-14 * float(abs(A).max())
+    M = np.asarray(A)
+    return bool(np.allclose(M, M.T, rtol=0, atol=1e-14 * max(1.0, float(np.max(np.abs(M))))))
+
+
+def solver_from_artefact(alg: Any) -> PolynomialSolver:
+    """A :class:`PolynomialSolver` from a :class:`LearnedAlgorithm` (or the path of its
+    algorithm.json); ``interval`` is the training family's spectral interval."""
+    from .artefact import LearnedAlgorithm
+
+    if isinstance(alg, (str, Path)):
+        alg = LearnedAlgorithm.load(alg)
+    if alg.kind != "krylov":
+        raise InputError(f"algorithm of kind {alg.kind!r} is not a linear solver (expected 'krylov')")
+    h = alg.weights.get("h")
+    if h is None:
+        raise InputError("algorithm.json: a krylov algorithm needs weights.h")
+    spec = alg.problem.get("spectrum") or {}
+    interval = tuple(spec["interval"]) if "interval" in spec else None
+    return PolynomialSolver(alg.W, alg.b, float(h), name=alg.default_name, interval=interval)
