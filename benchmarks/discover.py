@@ -10,6 +10,8 @@ found, so the timing is of runs that did what they claim.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 import time
@@ -43,7 +45,8 @@ def main() -> None:
             found = f"exact order {a['exact_order']}, personalised {a.get('personalised_order')}, measured {a.get('measured_order', float('nan')):.2f}, {a['identified_as']}"
             print(f"{label:<52} {res.timings['train_s']:>9.1f} {res.timings['analyze_s']:>11.1f} {total:>9.1f}  {found}")
         t0 = time.perf_counter()
-        code = cli_main(["discover", "--out", str(Path(tmp) / "default"), "--quiet"])
+        with contextlib.redirect_stdout(io.StringIO()):
+            code = cli_main(["discover", "--out", str(Path(tmp) / "default"), "--quiet"])
         print(f"{'algodiscover discover (default, with reports)':<52} {'':>9} {'':>11} {time.perf_counter() - t0:>9.1f}  exit code {code}")
 
 
