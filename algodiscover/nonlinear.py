@@ -320,7 +320,16 @@ class NonlinearSolver:
 
 
 def solver_from_artefact(alg: Any) -> NonlinearSolver:
-    """The :class:`NonlinearSolver` of an artefact (``LearnedAlgorithm`` of kind ``newton-krylov``)."""
+    """The :class:`NonlinearSolver` of an artefact (a ``LearnedAlgorithm`` of kind
+    ``newton-krylov``, or the path of its algorithm.json)."""
+    from .artefact import LearnedAlgorithm
+
+    if isinstance(alg, (str, Path)):
+        alg = LearnedAlgorithm.load(alg)
+    if alg.kind != "newton-krylov":
+        raise InputError(f"algorithm of kind {alg.kind!r} is not a nonlinear solver (expected 'newton-krylov')")
+    if alg.weights.get("h") is None:
+        raise InputError("algorithm.json: a newton-krylov algorithm needs weights.h")
     st = alg.structure
     return NonlinearSolver(st.get("mode", "derivative-free"), alg.W, alg.b, float(alg.weights["h"]),
                            inner_outer=int(st.get("inner_outer", 1)), safeguard_rate=float(st.get("safeguard_rate", 1.0)),
