@@ -100,3 +100,12 @@ def test_analysis_does_not_import_torch():
     code = "import sys, analysis; from analysis import analyze_tableau, get_method; analyze_tableau(get_method('RK4')); print('torch' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False", r.stderr
+
+
+def test_check_report_option_writes_the_report(capsys, tmp_path):
+    out = tmp_path / "rk4.html"
+    assert main(["check", "RK4", "--report", str(out)]) == 0
+    html = out.read_text()
+    assert "<math" in html and "RK4" in html and "algodiscover check RK4" in html
+    code, _, err = run_cli(capsys, "check", "RK4", "--report", str(tmp_path / "r.docx"))
+    assert code == 2 and "docx" in err and len(err.strip().splitlines()) == 1
