@@ -173,7 +173,7 @@ class _OdeBatch:
     def __init__(self, cfgs: Sequence[RunConfig], inits: Sequence[R2N2]) -> None:
         import sympy as sp
 
-        from analysis import get_method, personalised_conditions, rk_step, tree_table
+        from analysis import get_method, personalised_conditions, rk_step
 
         from .ode import OdeTrainingConfig, family_for, make_ode_data
 
@@ -230,16 +230,7 @@ class _OdeBatch:
             p = self.opts.taylor_order
             self.reg_order = p
             if self.opts.taylor_mode == "family":
-                conds = personalised_conditions(spec, p)
-                tab = tree_table(p)
-                Mx = np.zeros((conds.count, tab.offsets[p + 1]))
-                r0 = 0
-                for blk in conds.blocks:
-                    sl = tab.of_order(blk.order)
-                    mat = blk.matrix()
-                    Mx[r0:r0 + mat.shape[0], sl] = mat
-                    r0 += mat.shape[0]
-                self.reg_matrix = torch.tensor(Mx, dtype=f64)
+                self.reg_matrix = torch.tensor(personalised_conditions(spec, p).dense_matrix(), dtype=f64)
 
     # ---- the batched R2N2 (same operations, in the same order, as model.R2N2) ----------
     def W(self, w: Tensor) -> Tensor:

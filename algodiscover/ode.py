@@ -22,7 +22,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from analysis import ButcherTableau, OdeSamples, get_method, personalised_conditions, rk_step, tree_table
+from analysis import ButcherTableau, OdeSamples, get_method, personalised_conditions, rk_step
 
 from .errors import InputError
 from .model import R2N2, tree_residuals
@@ -143,16 +143,7 @@ def ode_loss(model: R2N2, family: OdeFamily, data: OdeData, cfg: OdeTrainingConf
         if cfg.taylor_mode == "general":
             reg = lambda: (tree_residuals(model, p) ** 2).sum()  # noqa: E731
         else:
-            conds = personalised_conditions(family.spec, p)
-            tab = tree_table(p)
-            M = np.zeros((conds.count, tab.offsets[p + 1]))
-            r0 = 0
-            for blk in conds.blocks:
-                sl = tab.of_order(blk.order)
-                m = blk.matrix()
-                M[r0:r0 + m.shape[0], sl] = m
-                r0 += m.shape[0]
-            Mt = torch.tensor(M, dtype=torch.float64)
+            Mt = torch.tensor(personalised_conditions(family.spec, p).dense_matrix(), dtype=torch.float64)
             reg = lambda: ((Mt @ tree_residuals(model, p)) ** 2).sum()  # noqa: E731
 
     def loss() -> torch.Tensor:

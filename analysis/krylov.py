@@ -81,7 +81,7 @@ from scipy.optimize import minimize_scalar
 from .errors import AnalysisInputError
 from .linear_stability import Z, stability_function, stability_polynomial_coefficients
 from .numbers import format_exact
-from .rationalize import rationalize, rationalize_value
+from .rationalize import convergents, rationalize, rationalize_value
 from .tableau import ButcherTableau
 
 __all__ = [
@@ -538,16 +538,7 @@ def _snap(x: float, rel: float) -> Fraction:
     """Shortest continued-fraction convergent within ``rel * |x|`` of ``x``."""
     fx = Fraction(x)
     bound = rel * abs(x)
-    p0, q0, p1, q1 = 0, 1, 1, 0
-    n, d = fx.numerator, fx.denominator
-    while d:
-        a = n // d
-        n, d = d, n - a * d
-        p0, q0, p1, q1 = p1, q1, a * p1 + p0, a * q1 + q0
-        cand = Fraction(p1, q1)
-        if abs(float(cand - fx)) <= bound:
-            return cand
-    return fx
+    return next((c for c in convergents(fx) if abs(float(c - fx)) <= bound), fx)
 
 
 def distill_polynomial(W: np.ndarray, b: np.ndarray, h: float, spectrum: Spectrum,

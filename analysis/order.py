@@ -518,6 +518,19 @@ class ConditionSet:
                 merged[blk.order] = ConditionBlock(blk.order, mine.rows + blk.rows)
         return ConditionSet(f"{self.name} + {other.name}", tuple(merged[k] for k in sorted(merged)))
 
+    def dense_matrix(self) -> np.ndarray:
+        """The conditions as one float matrix ``M`` acting on the residuals of all trees of
+        orders 1..max_order (tree order of :func:`analysis.tree_table`): ``M r = 0``."""
+        p = max(self.max_order, 1)
+        tab = tree_table(p)
+        M = np.zeros((self.count, tab.offsets[p + 1]))
+        r0 = 0
+        for blk in self.blocks:
+            m = blk.matrix()
+            M[r0:r0 + m.shape[0], tab.of_order(blk.order)] = m
+            r0 += m.shape[0]
+        return M
+
     def residuals(self, A: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Float64 residual vector of every condition for the tableau ``(A, b)``."""
         eng = _FloatWeights(A, [b])

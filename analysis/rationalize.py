@@ -21,7 +21,7 @@ import sympy as sp
 
 from .tableau import ButcherTableau
 
-__all__ = ["rationalize_value", "rationalize", "DEFAULT_MAX_DENOMINATOR", "DEFAULT_TOL"]
+__all__ = ["convergents", "rationalize_value", "rationalize", "DEFAULT_MAX_DENOMINATOR", "DEFAULT_TOL"]
 
 DEFAULT_MAX_DENOMINATOR = 10**6
 _SIGNIFICANCE = 1e-4
@@ -36,15 +36,15 @@ def _as_fraction(x: Any) -> Fraction:
     return Fraction(float(x)) if not isinstance(x, Fraction) else x
 
 
-def _convergents(x: Fraction, max_denominator: int):
-    """Continued-fraction convergents of x with denominators up to max_denominator."""
+def convergents(x: Fraction, max_denominator: int | None = None):
+    """Continued-fraction convergents of x (denominators up to ``max_denominator``)."""
     p0, q0, p1, q1 = 0, 1, 1, 0
     n, d = x.numerator, x.denominator
     while d:
         a = n // d
         n, d = d, n - a * d
         p0, q0, p1, q1 = p1, q1, a * p1 + p0, a * q1 + q0
-        if q1 > max_denominator:
+        if max_denominator is not None and q1 > max_denominator:
             return
         yield Fraction(p1, q1)
 
@@ -62,7 +62,7 @@ def rationalize_value(
     fx = _as_fraction(x)
     bound = tol * max(1.0, abs(float(fx)))
     q_max = min(max_denominator, int((_SIGNIFICANCE / bound) ** 0.5))
-    for cand in _convergents(fx, q_max):
+    for cand in convergents(fx, q_max):
         if abs(float(cand - fx)) <= bound:
             return sp.Rational(cand.numerator, cand.denominator)
     if not surds:

@@ -75,19 +75,22 @@ class RootedTree:
             g *= ch.gamma
         return g
 
+    def child_groups(self) -> list[tuple["RootedTree", int]]:
+        """Distinct root subtrees with their multiplicities, in canonical order."""
+        out: list[tuple[RootedTree, int]] = []
+        for ch in self.children:
+            if out and out[-1][0] == ch:
+                out[-1] = (ch, out[-1][1] + 1)
+            else:
+                out.append((ch, 1))
+        return out
+
     @cached_property
     def sigma(self) -> int:
         """Symmetry sigma(t) = prod over distinct subtrees c of sigma(c)^m m! (m its multiplicity)."""
         out = 1
-        kids = self.children
-        i = 0
-        while i < len(kids):
-            j = i
-            while j < len(kids) and kids[j] == kids[i]:
-                j += 1
-            m = j - i
-            out *= kids[i].sigma ** m * factorial(m)
-            i = j
+        for ch, m in self.child_groups():
+            out *= ch.sigma**m * factorial(m)
         return out
 
     @property
@@ -104,16 +107,7 @@ class RootedTree:
         """Butcher's bracket notation: the single node is ``τ``, ``[τ, τ]`` has two leaves."""
         if self.order == 1:
             return "τ"
-        parts = []
-        kids = self.children
-        i = 0
-        while i < len(kids):
-            j = i
-            while j < len(kids) and kids[j] == kids[i]:
-                j += 1
-            inner = kids[i].bracket()
-            parts.append(inner if j - i == 1 else f"{inner}^{j - i}")
-            i = j
+        parts = [ch.bracket() if m == 1 else f"{ch.bracket()}^{m}" for ch, m in self.child_groups()]
         return "[" + ",".join(parts) + "]"
 
     def __str__(self) -> str:

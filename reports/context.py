@@ -41,6 +41,7 @@ from .mathtext import (
     tableau_math,
     weight_formula_math,
 )
+from .formatting import fnum, in_range_math, join_and, plural, range_math, ratio_text, short_math, symbol_math
 from .trees import tree_drawing
 
 __all__ = ["Section", "SECTIONS", "build_context", "report_title"]
@@ -64,46 +65,13 @@ class Section:
 
 
 # ================================================================== small formatters
-def _f(x: Any) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
-def _short(x: Any) -> Math:
-    """A range end or parameter as written (``0.1``, ``-2``)."""
-    v = _f(x)
-    if not math.isfinite(v):
-        return sci(v)
-    s = f"{v:g}"
-    if s.startswith("-"):
-        return Math(s, f"<mrow><mo>&#x2212;</mo><mn>{s[1:]}</mn></mrow>")
-    return Math(s, f"<mn>{s}</mn>")
-
-
-def _range(r: Sequence[Any]) -> Math:
-    lo, hi = _short(r[0]), _short(r[1])
-    return Math(f"[{lo.latex}, {hi.latex}]", f"<mrow><mo>[</mo>{lo.mathml}<mo>,</mo>{hi.mathml}<mo>]</mo></mrow>")
-
-
-def _symbol(name: str) -> Math:
-    expr = parse_expression(name)
-    if isinstance(expr, sp.Symbol):
-        return expr_math(expr)
-    return math_text(name)
-
-
-def _in_range(name: str, r: Sequence[Any]) -> Math:
-    return join_math([_symbol(name), Math(r"\in", "<mo>&#x2208;</mo>"), _range(r)])
-
-
-def _ratio_text(r: float) -> str:
-    return f"{r:.3g}"
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (plural or word + 's')}"
+_f = fnum
+_short = short_math
+_range = range_math
+_symbol = symbol_math
+_in_range = in_range_math
+_ratio_text = ratio_text
+_plural = plural
 
 
 def _stages(a: dict[str, Any]) -> int | None:
@@ -129,13 +97,7 @@ def _final_exact(a: dict[str, Any]) -> dict[str, Any] | None:
     return tab if tab and "A" in tab and "b" in tab and not _tableau_is_float(tab) else None
 
 
-def _join_and(items: Sequence[Rich]) -> Rich:
-    out: Rich = []
-    for k, it in enumerate(items):
-        if k:
-            out.append(" and " if k == len(items) - 1 else ", ")
-        out.extend(it)
-    return out
+_join_and = join_and
 
 
 def _eq_list(fam: dict[str, Any]) -> list[Math | Code]:
