@@ -391,7 +391,8 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
                "size": family.size, "symmetric": family.symmetric, "positive_definite": family.positive_definite,
                "spectrum": family.spectrum.to_json()}
     structure = {"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency,
-                 "h": "learned" if opts.learn_h else "fixed", "objective": opts.objective, "matvecs_per_outer": cfg.model.stages}
+                 "h": "learned" if opts.learn_h else "fixed", "objective": opts.objective, "matvecs_per_outer": cfg.model.stages,
+                 "options": opts.to_json()}
     if opts.objective == "minimax":
         structure["minimax_outer"] = opts.minimax_outer
     return LearnedAlgorithm(
@@ -399,7 +400,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         problem=problem,
         structure=structure,
         weights={"W": W, "b": b, "h": h},
-        config={**cfg.to_json(), "linear": opts.to_json()},
+        config=cfg.to_json(),
         seed=cfg.seed,
         training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
                   "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed,
@@ -414,11 +415,13 @@ def _options_of(alg) -> LinearTrainingConfig:
 
 
 def _provenance(alg) -> dict[str, Any]:
-    fam = alg.problem.get("family")
-    cmd = (f"algodiscover discover linear --family {fam} --stages {alg.stages} --outer {alg.structure.get('outer', 1)} "
-           f"--seed {alg.seed}")
-    return {"seed": alg.seed, "config": alg.config, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd,
-            "note": "the exact configuration (with the [linear] section) is in config; 'algodiscover discover --config FILE' reproduces it"}
+    from .config import config_from_mapping
+
+    try:
+        cmd = config_from_mapping({k: v for k, v in alg.config.items()}, source="algorithm.json").command()
+    except InputError:
+        cmd = "algodiscover discover --config config.toml"
+    return {"seed": alg.seed, "config": alg.config, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd}
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:

@@ -545,7 +545,9 @@ def linearisation(solver: NonlinearSolver, family: NonlinearFamily, *, instances
     else:
         meaning = "max|R(-h lambda)| over the spectrum of J*: the local linear rate per outer iteration"
         local = per_outer
-    return {"spectrum": spectrum.to_json(), "eigenvalues_real": [float(v) for v in np.sort(ev.real)[:8]] + ["..."] + [float(v) for v in np.sort(ev.real)[-3:]],
+    srt = [float(v) for v in np.sort(ev.real)]
+    return {"spectrum": spectrum.to_json(), "eigenvalues_real": srt[:8] + ["..."] + srt[-3:] if len(srt) > 11 else srt,
+            "eigenvalues_all_real": srt, "eigenvalues_max_imag": float(np.max(np.abs(ev.imag))),
             "residual_polynomial_coefficients": [float(c) for c in coeffs], "factor": fac, "local_rate": local, "meaning": meaning}
 
 

@@ -4,8 +4,9 @@ A section builder reads only keys of the analysis (all optional except the docum
 keys) and returns the data its templates ``html_<key>.j2`` and ``tex_<key>.j2`` need, or
 ``None`` when the analysis has nothing for it, in which case the section is skipped. Text
 is built as *rich* sequences of plain strings, :class:`~reports.mathtext.Math` and
-:class:`~reports.mathtext.Code`, so both outputs say the same sentences. New analysis kinds
-("krylov", "newton-krylov") add their builders and templates to :data:`SECTIONS`.
+:class:`~reports.mathtext.Code`, so both outputs say the same sentences. The builders of the
+solver kinds ("krylov", "newton-krylov") live in :mod:`reports.solvers`; every kind's
+sections are listed in :data:`SECTIONS`.
 
 Nothing here computes a new result: every number is read from the analysis; the only
 arithmetic is formatting (e.g. writing a ratio 0.158 also as "6.3 times smaller").
@@ -19,8 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-import sympy as sp
-
+from .formatting import fnum, in_range_math, join_and, plural, range_math, ratio_text, short_math, symbol_math
 from .mathtext import (
     Code,
     Math,
@@ -41,7 +41,22 @@ from .mathtext import (
     tableau_math,
     weight_formula_math,
 )
-from .formatting import fnum, in_range_math, join_and, plural, range_math, ratio_text, short_math, symbol_math
+from .solvers import (
+    build_convergence,
+    build_krylov_summary,
+    build_linearisation,
+    build_matvecs,
+    build_newton,
+    build_nl_iteration,
+    build_nonlinear_summary,
+    build_recurrence,
+    generic_solver_line,
+    krylov_data,
+    krylov_title,
+    nonlinear_data,
+    nonlinear_title,
+    training_objective,
+)
 from .trees import tree_drawing
 
 __all__ = ["Section", "SECTIONS", "build_context", "report_title"]
@@ -119,6 +134,10 @@ def _state_names(fam: dict[str, Any]) -> list[str]:
 def report_title(a: dict[str, Any]) -> str:
     name = str(a.get("name", "method"))
     s = _stages(a)
+    if a.get("kind") == "krylov" and krylov_data(a) is not None:
+        return krylov_title(a)
+    if a.get("kind") == "newton-krylov" and nonlinear_data(a) is not None:
+        return nonlinear_title(a)
     if a.get("kind") != "runge-kutta":
         return f"{name}: {a.get('kind', 'algorithm')} report"
     fam = (a.get("family") or {}).get("name")
@@ -368,12 +387,19 @@ def _generic_summary(a: dict[str, Any]) -> dict[str, Any]:
     paras: list[Rich] = []
     if a.get("summary"):
         paras.append([str(a["summary"])])
-    paras.append([f"Analysis kind {a.get('kind')!s}; order {a.get('order')!s} (tolerance ", sci(a.get("tol"), 2), ")."])
+    line = generic_solver_line(a)
+    paras.append(line if line is not None else [f"Analysis kind {a.get('kind')!s}; order {a.get('order')!s} (tolerance ", sci(a.get("tol"), 2), ")."])
     return {"paragraphs": paras, "facts": []}
 
 
 def build_summary_any(a: dict[str, Any]) -> dict[str, Any]:
-    return build_summary(a) if a.get("kind") == "runge-kutta" else _generic_summary(a)
+    """The summary of any kind: Runge-Kutta, krylov and newton-krylov have their own; other
+    kinds (or a solver analysis without its section) get the generic one."""
+    kind = a.get("kind")
+    if kind == "runge-kutta":
+        return build_summary(a)
+    data = build_krylov_summary(a) if kind == "krylov" else build_nonlinear_summary(a) if kind == "newton-krylov" else None
+    return data if data is not None else _generic_summary(a)
 
 
 # ================================================================== algorithm
@@ -842,6 +868,7 @@ def build_training(a: dict[str, Any], figures: Sequence[str] = ()) -> dict[str, 
         text.append(".")
     if ode.get("taylor_order"):
         text += [f" A Taylor regulariser targets order {ode['taylor_order']} ({ode.get('taylor_mode', 'general')}, weight ", sci(ode.get("taylor_weight"), 3), ")."]
+    text += training_objective(a)
     if tr.get("final_loss") is not None:
         text += [" Final loss: ", sci(tr["final_loss"], 4), "."]
     return {"text": text, "phases": phases, "figure": "training" if "training" in figures else None}
@@ -967,6 +994,12 @@ SECTIONS: list[Section] = [
     Section("conditions", "Order conditions", build_conditions, ("runge-kutta",)),
     Section("stability", "Linear stability", _with_figures(build_stability), ("runge-kutta",)),
     Section("accuracy", "Accuracy at equal cost", _with_figures(build_accuracy), ("runge-kutta",)),
+    Section("recurrence", "The iteration", build_recurrence, ("krylov",)),
+    Section("convergence", "Residual polynomial and convergence factor", _with_figures(build_convergence), ("krylov",)),
+    Section("matvecs", "Equal-matvec comparison", _with_figures(build_matvecs), ("krylov",)),
+    Section("nliteration", "The iteration", build_nl_iteration, ("newton-krylov",)),
+    Section("linearisation", "Linearisation at the solution", _with_figures(build_linearisation), ("newton-krylov",)),
+    Section("newton", "Comparison with Newton\u2013Krylov", build_newton, ("newton-krylov",)),
     Section("training", "Training", _with_figures(build_training)),
     Section("provenance", "Provenance and citation", build_provenance),
 ]
@@ -983,5 +1016,6 @@ def build_context(a: dict[str, Any], figures: Sequence[str] = ()) -> dict[str, A
         if data is None:
             continue
         sections.append({"key": sec.key, "title": sec.title, "data": data, "number": len(sections) + 1})
+    subject = {"krylov": "linear solver", "newton-krylov": "nonlinear solver"}.get(str(kind), "integrator")
     return {"title": report_title(a), "name": str(a.get("name", "method")), "kind": kind, "sections": sections,
-            "learned": _is_learned(a)}
+            "learned": _is_learned(a), "subject": subject}

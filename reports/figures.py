@@ -19,11 +19,13 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 from .mathtext import parse_expression
+from .solvers import krylov_data, method_label, nonlinear_data
 
-__all__ = ["FIGURES", "build_figures", "figure_svg", "figure_pdf", "stability_figure", "accuracy_figure", "training_figure"]
+__all__ = ["FIGURES", "FIGURE_KINDS", "build_figures", "figure_svg", "figure_pdf", "stability_figure", "accuracy_figure",
+           "training_figure", "polynomial_figure", "history_figure", "linearisation_figure"]
 
 _RC = {
     "font.size": 9.5,
@@ -220,7 +222,201 @@ def training_figure(a: dict[str, Any]) -> Figure | None:
         ax.set_xlim(-0.5, max(hist.size * 1.02, 2))
         ax.set_xlabel("iteration (Adam step / L-BFGS evaluation)")
         ax.set_ylabel("loss")
-        ax.legend(handles=handles, loc="upper right", framealpha=0.92)
+        ax.legend(handles=handles, loc="best", framealpha=0.92)
+        return fig
+
+
+# ------------------------------------------------------------------ solvers: residual polynomials
+def _poly(coeffs: Any) -> np.ndarray | None:
+    """Coefficients in ascending powers as an array (``None`` unless all are finite)."""
+    if not isinstance(coeffs, (list, tuple)) or not coeffs:
+        return None
+    c = np.array([_float(v) for v in coeffs])
+    return c if np.all(np.isfinite(c)) else None
+
+
+def _polyval(c: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.polynomial.polynomial.polyval(x, c)
+
+
+def _pair(x: Any) -> complex:
+    if isinstance(x, (list, tuple)) and len(x) == 2:
+        return complex(_float(x[0]), _float(x[1]))
+    return complex(_float(x), 0.0)
+
+
+def _real_polynomial_axes(ax: Any, curves: list[tuple[np.ndarray, str, str, str, float]], lo: float, hi: float,
+                          argmax: float | None, peak: float, xlabel: str, points: np.ndarray | None = None,
+                          shade_label: str = "spectral interval") -> None:
+    """|q| of each curve (coefficients, label, colour, style, its max over the interval) on
+    [0, 1.08 hi], the interval shaded, the maxima dotted, the learned maximum starred."""
+    xmax = hi + 0.08 * max(hi, hi - lo, 1e-12)
+    x = np.union1d(np.linspace(0.0, xmax, 1601), [lo, hi])
+    ax.axvspan(lo, hi, color="#e8eef7", lw=0, zorder=0, label=f"{shade_label} [{lo:.4g}, {hi:.4g}]")
+    top = 1.05
+    for c, label, color, ls, mx in curves:
+        y = np.abs(_polyval(c, x))
+        ax.plot(x, y, color=color, ls=ls, lw=1.6 if ls == "-" else 1.3, label=label, zorder=2)
+        if math.isfinite(mx):
+            ax.hlines(mx, lo, hi, colors=color, linestyles=":", lw=1.0, zorder=1)
+            top = max(top, 1.15 * mx)
+    if points is not None and points.size:
+        ax.plot(points, np.abs(_polyval(curves[0][0], points)), ls="none", marker="o", ms=3.5, color=curves[0][2], zorder=3,
+                label="eigenvalues listed in the analysis")
+    if argmax is not None and math.isfinite(argmax) and math.isfinite(peak):
+        ax.plot([argmax], [peak], marker="*", ms=11, color=_LEARNED, ls="none", zorder=4, label=f"maximum {peak:.4g} at \u03bb = {argmax:.4g}")
+    ax.set_xlim(0, xmax)
+    ax.set_ylim(0, min(top, 10.0))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("|q(\u03bb)|")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncol=1)
+
+
+def polynomial_figure(a: dict[str, Any]) -> Figure | None:
+    """|q(lambda)| of the learned residual polynomial (and the Chebyshev one) over the
+    spectral interval; for a complex spectrum the region |q| <= max|q| in the plane."""
+    k = krylov_data(a)
+    if k is None:
+        return None
+    c = _poly((k.get("polynomial") or {}).get("coefficients"))
+    spec = k.get("spectrum") or {}
+    fac = k.get("factor") or {}
+    iv = spec.get("interval") or []
+    if c is None or len(iv) != 2:
+        return None
+    lo, hi = _float(iv[0]), _float(iv[1])
+    peak = _float(fac.get("per_outer"))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    n = k.get("stages") or a.get("stages")
+    if spec.get("real", True):
+        if not hi > 0:
+            return None
+        curves = [(c, f"learned q, max {peak:.4g} on the interval", _METHOD, "-", peak)]
+        ch = k.get("chebyshev") or {}
+        cc = _poly(ch.get("coefficients"))
+        if cc is not None:
+            curves.append((cc, f"Chebyshev, degree {n}, max {_float(ch.get('per_outer')):.4g}", _BASE, "--", _float(ch.get("per_outer"))))
+        am = fac.get("argmax")
+        argmax = _float(am) if not isinstance(am, (list, tuple)) else _float(am[0])
+        with rc_context(_RC):
+            fig = _new_figure(6.2, 4.2)
+            ax = fig.add_subplot()
+            _real_polynomial_axes(ax, curves, lo, hi, argmax, peak, "\u03bb")
+            return fig
+    # complex spectrum: the plane
+    mi = abs(_float(spec.get("max_imag")))
+    roots = [_pair(r) for r in k.get("roots") or []]
+    xs = [0.0, lo, hi] + [r.real for r in roots]
+    ys = [mi] + [abs(r.imag) for r in roots]
+    x0, x1 = min(xs), max(xs)
+    span = max(x1 - x0, 2 * max(ys), 1e-9)
+    x0, x1 = x0 - 0.15 * span, x1 + 0.15 * span
+    y1 = max(ys) + 0.15 * span
+    X, Y = np.meshgrid(np.linspace(x0, x1, 500), np.linspace(-y1, y1, 500))
+    with np.errstate(all="ignore"):
+        Q = np.abs(_polyval(c.astype(complex), X + 1j * Y))
+    with rc_context(_RC):
+        fig = _new_figure(6.4, 3.9)
+        ax = fig.add_subplot()
+        handles = []
+        if math.isfinite(peak) and peak > 0:
+            ax.contourf(X, Y, Q, levels=[0.0, peak], colors=[_METHOD], alpha=0.2)
+            ax.contour(X, Y, Q, levels=[peak], colors=[_METHOD], linewidths=1.4)
+            handles.append(Patch(facecolor=_METHOD, alpha=0.3, edgecolor=_METHOD, label=f"|q(\u03bb)| \u2264 {peak:.4g} (the convergence factor)"))
+        ax.contour(X, Y, Q, levels=[1.0], colors=[_BASE], linewidths=1.0, linestyles="--")
+        handles.append(Line2D([], [], color=_BASE, ls="--", lw=1.0, label="|q(\u03bb)| = 1"))
+        ax.add_patch(Rectangle((lo, -mi), max(hi - lo, 0.0), 2 * mi, fill=False, ec=_LEARNED, lw=1.8, zorder=3))
+        handles.append(Line2D([], [], color=_LEARNED, lw=1.8, label=f"spectrum: Re \u03bb in [{lo:.4g}, {hi:.4g}], |Im \u03bb| \u2264 {mi:.4g}"))
+        if roots:
+            ax.plot([r.real for r in roots], [r.imag for r in roots], ls="none", marker="x", ms=7, mew=1.6, color="black", zorder=4)
+            handles.append(Line2D([], [], ls="none", marker="x", ms=7, mew=1.6, color="black", label="roots of q"))
+        am = fac.get("argmax")
+        if am is not None and math.isfinite(peak):
+            z = _pair(am)
+            ax.plot([z.real], [z.imag], marker="*", ms=12, color=_LEARNED, ls="none", zorder=5)
+            handles.append(Line2D([], [], marker="*", ms=12, color=_LEARNED, ls="none", label=f"maximum {peak:.4g} on the spectrum"))
+        ax.axhline(0, color="black", lw=0.7)
+        ax.axvline(0, color="black", lw=0.7)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(-y1, y1)
+        ax.set_aspect("equal")
+        ax.set_xlabel("Re \u03bb")
+        ax.set_ylabel("Im \u03bb")
+        ax.legend(handles=handles, loc="center left", bbox_to_anchor=(1.03, 0.5), frameon=False)
+        return fig
+
+
+def history_figure(a: dict[str, Any]) -> Figure | None:
+    """Relative residual against matvecs per method on the first held-out system."""
+    k = krylov_data(a)
+    comp = (k or {}).get("comparison") or {}
+    methods = comp.get("methods") or {}
+    order = (["learned"] if "learned" in methods else []) + [m for m in methods if m != "learned"]
+    series = []
+    for m in order:
+        h = methods[m].get("history") or {}
+        mv = np.array([_float(v) for v in h.get("matvecs") or []])
+        res = np.array([_float(v) for v in h.get("residual") or []])
+        if mv.size == 0 or mv.size != res.size:
+            continue
+        ok = np.isfinite(mv) & np.isfinite(res) & (res > 0)
+        first = (methods[m].get("matvecs_to_tol") or [None])[0]
+        series.append((m, mv[ok], res[ok], first))
+    if not series:
+        return None
+    ends = [_float(f) for _, _, _, f in series if f is not None]
+    lmv = series[0][1] if series[0][0] == "learned" else np.array([])
+    xmax = max(ends + ([float(lmv[-1])] if lmv.size else [])) if ends or lmv.size else max(float(s[1][-1]) for s in series)
+    xmax = 1.08 * max(xmax, 1.0)
+    tol = _float(comp.get("tol"))
+    with rc_context(_RC):
+        fig = _new_figure(6.2, 4.0)
+        ax = fig.add_subplot()
+        ci = 0
+        for m, mv, res, first in series:
+            keep = mv <= xmax
+            reached = f"{int(first)} matvecs" if first is not None else "not reached"
+            label = f"{method_label(m, str(a.get('name', 'method')))}: {reached}"
+            if m == "learned":
+                ax.semilogy(mv[keep], res[keep], color=_LEARNED, lw=2.0, marker="o", ms=3.5, label=label, zorder=4)
+            else:
+                ax.semilogy(mv[keep], res[keep], color=_CLASSICAL[ci % len(_CLASSICAL)], lw=1.2, label=label, zorder=3)
+                ci += 1
+        if math.isfinite(tol) and tol > 0:
+            ax.axhline(tol, color="black", ls=":", lw=0.9, label=f"tolerance {tol:.0e}")
+        ax.set_xlim(0, xmax)
+        ax.set_xlabel("matrix-vector products")
+        ax.set_ylabel("relative residual ||r|| / ||rhs||")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.15), frameon=False, ncol=2)
+        return fig
+
+
+def linearisation_figure(a: dict[str, Any]) -> Figure | None:
+    """|q(lambda)| from the given coefficients over the Jacobian's spectral interval, with
+    the listed eigenvalues marked."""
+    nl = nonlinear_data(a)
+    lin = (nl or {}).get("linearisation") or {}
+    c = _poly(lin.get("residual_polynomial_coefficients"))
+    spec = lin.get("spectrum") or {}
+    iv = spec.get("interval") or []
+    if c is None or len(iv) != 2 or not spec.get("real", True):
+        return None
+    lo, hi = _float(iv[0]), _float(iv[1])
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > 0):
+        return None
+    fac = lin.get("factor") or {}
+    peak = _float(fac.get("per_outer"))
+    am = fac.get("argmax")
+    argmax = _float(am) if not isinstance(am, (list, tuple)) else _float(am[0])
+    pts = np.array([_float(v) for v in (lin.get("eigenvalues_all_real") or lin.get("eigenvalues_real") or []) if not isinstance(v, str)])
+    pts = pts[np.isfinite(pts)]
+    with rc_context(_RC):
+        fig = _new_figure(6.2, 4.0)
+        ax = fig.add_subplot()
+        _real_polynomial_axes(ax, [(c, f"|q(\u03bb)| = |R(\u2212h\u03bb)|, max {peak:.4g} on the spectrum", _METHOD, "-", peak)],
+                              lo, hi, argmax, peak, "\u03bb (eigenvalue of the Jacobian at the solution)", points=pts,
+                              shade_label="spectrum of J*")
         return fig
 
 
@@ -228,13 +424,22 @@ FIGURES: dict[str, Callable[[dict[str, Any]], Figure | None]] = {
     "stability": stability_figure,
     "accuracy": accuracy_figure,
     "training": training_figure,
+    "polynomial": polynomial_figure,
+    "history": history_figure,
+    "linearisation": linearisation_figure,
 }
+
+# figures shown only for some analysis kinds (the others are drawn for every kind with data)
+FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta",), "accuracy": ("runge-kutta",)}
 
 
 def build_figures(a: dict[str, Any]) -> dict[str, Figure]:
     """The figures this analysis has data for, by name."""
     out = {}
     for name, fn in FIGURES.items():
+        kinds = FIGURE_KINDS.get(name)
+        if kinds is not None and a.get("kind") not in kinds:
+            continue
         fig = fn(a)
         if fig is not None:
             out[name] = fig
@@ -252,7 +457,23 @@ def figure_svg(fig: Figure, name: str) -> str:
     svg = _SVG_HEAD.sub("", buf.getvalue(), count=1)
     svg = re.sub(r"<metadata>.*?</metadata>\s*", "", svg, flags=re.S)
     svg = re.sub(r'\swidth="([0-9.]+)pt"\sheight="([0-9.]+)pt"', r' class="figure" width="\1pt" height="\2pt"', svg, count=1)
-    return svg.strip()
+    return _prefix_ids(svg, name).strip()
+
+
+def _prefix_ids(svg: str, name: str) -> str:
+    """Element ids (``figure_1``, ``axes_1``, ...) and the references to them prefixed with
+    the figure name, so several inlined figures never share an id."""
+    ids = set(re.findall(r'\sid="([^"]+)"', svg))
+    if not ids:
+        return svg
+    pre = re.sub(r"[^A-Za-z0-9_-]", "_", name) + "-"
+
+    def ref(m: re.Match[str]) -> str:
+        return m.group(1) + (pre + m.group(2) if m.group(2) in ids else m.group(2)) + m.group(3)
+
+    svg = re.sub(r'(\sid=")([^"]+)(")', ref, svg)
+    svg = re.sub(r'(url\(#)([^)]+)(\))', ref, svg)
+    return re.sub(r'((?:xlink:)?href="#)([^"]+)(")', ref, svg)
 
 
 def figure_pdf(fig: Figure) -> bytes:

@@ -319,6 +319,7 @@ def test_only_core_keys_and_other_kinds_render(rk4):
     html = render_mod.render_html(other)
     assert re.findall(r'<section id="(\w+)"', html) == ["summary", "training", "provenance"]
     assert "A learned polynomial iteration." in html
+    assert "Analysis kind" not in html and "no \u201ckrylov\u201d section" in html
     assert r"\section{Training}" in render_mod.render_tex(other)
 
 
@@ -330,3 +331,185 @@ def test_large_tableau_is_listed_coefficient_by_coefficient_in_latex():
     assert r"\begin{array}" not in tex.split(r"\section{Order conditions}")[0]
     html = render_mod.render_html(a)
     assert html.count('<mtable class="tableau">') == 2  # the page scrolls instead
+
+
+# ------------------------------------------------------------------ solver kinds: krylov and newton-krylov
+def _discover(tmp_path_factory, name: str, mapping: dict) -> dict:
+    """A small real run (train + analyse, no report) as ``algodiscover discover`` makes it."""
+    pytest.importorskip("torch")
+    from algodiscover.config import config_from_mapping
+    from algodiscover.discover import run_discover
+
+    res = run_discover(config_from_mapping(mapping), tmp_path_factory.mktemp(name), formats=(), progress=False)
+    return res.analysis
+
+
+@pytest.fixture(scope="module")
+def krylov_spd(tmp_path_factory) -> dict:
+    return _discover(tmp_path_factory, "spd", {
+        "problem": {"class": "linear", "family": "spd"}, "model": {"stages": 3, "outer": 2},
+        "train": {"adam_steps": 40, "lbfgs_steps": 10}, "linear": {"samples": 16, "heldout": 2, "size": 12}})
+
+
+@pytest.fixture(scope="module")
+def krylov_complex(tmp_path_factory) -> dict:
+    """Convection-diffusion with cell Peclet number above 1: complex eigenvalues."""
+    return _discover(tmp_path_factory, "convdiff", {
+        "problem": {"class": "linear", "family": "convdiff2d"}, "model": {"stages": 3, "outer": 2},
+        "train": {"adam_steps": 40, "lbfgs_steps": 10}, "linear": {"samples": 16, "heldout": 2, "size": 6, "peclet": 40.0}})
+
+
+@pytest.fixture(scope="module", params=["derivative-free", "newton-krylov"])
+def nonlinear(request, tmp_path_factory) -> dict:
+    return _discover(tmp_path_factory, request.param, {
+        "problem": {"class": "nonlinear", "family": "hequation"}, "model": {"stages": 2, "outer": 3},
+        "train": {"adam_steps": 30, "lbfgs_steps": 10},
+        "nonlinear": {"samples": 16, "heldout": 5, "size": 20, "mode": request.param}})
+
+
+def _sections(html: str) -> list[str]:
+    return re.findall(r'<section id="(\w+)"', html)
+
+
+def _text(el: ET.Element) -> str:
+    return "".join(el.itertext())
+
+
+def _assert_unique_ids(root: ET.Element) -> None:
+    ids = [e.get("id") for e in root.iter() if e.get("id")]
+    assert len(ids) == len(set(ids)), "duplicate ids (several inlined figures)"
+
+
+def _screenshot(html_path: Path, png: Path, profile: Path, height: int = 3000):
+    exe = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
+    if exe is None:
+        pytest.skip("chromium not installed (.ci/run installs it with apt-get)")
+    from PIL import Image
+
+    cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={profile}", f"--screenshot={png}", f"--window-size=1100,{height}", html_path.as_uri()]
+    subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, timeout=120, check=False)
+    assert png.exists(), "chromium wrote no screenshot"
+    img = Image.open(png).convert("RGB")
+    colours = img.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 50, "screenshot looks blank"
+    assert sum(n for n, (r, g, b) in colours if r + g + b < 200) > 2000, "no text on the page"
+
+
+def test_krylov_html_polynomial_as_mathml_and_comparison_numbers(krylov_spd):
+    a = krylov_spd
+    k = a["krylov"]
+    html = render_mod.render_html(a)
+    root = _xml(html)
+    _assert_unique_ids(root)
+    assert _sections(html) == ["summary", "recurrence", "convergence", "matvecs", "training", "provenance"]
+    assert "Analysis kind" not in html and "learned linear solver" in html
+    # the residual polynomial q(lambda) exactly: every coefficient of the sympy string as <mn>
+    maths = [ET.tostring(m, encoding="unicode") for m in root.iter(f"{MATHML}math")]
+    q_math = next(m for m in maths if "<ns0:mi>q</ns0:mi>" in m and all(
+        f"<ns0:mn>{c}</ns0:mn>" in m for c in re.findall(r"\d+\.\d+", k["polynomial"]["sympy"]) if c != "1.0"))
+    assert "&#955;" in html or "\u03bb" in q_math
+    # the recurrence and the Richardson form as pseudocode
+    pres = [_text(p) for p in root.iter("pre")]
+    assert k["recurrence"] in pres and k["richardson_form"] in pres
+    # convergence factors, Chebyshev, ratio
+    conv = _text(root.find(".//section[@id='convergence']"))
+    assert f"{k['factor']['per_outer']:.4g}" in conv and f"{k['chebyshev']['per_outer']:.4g}" in conv
+    ratio_cells = [_text(td).strip() for td in root.find(".//section[@id='convergence']//tbody/tr").findall("td")]
+    assert float(ratio_cells[3]) == pytest.approx(k["factor_ratio"]["per_outer"], rel=5e-3)
+    # the equal-matvec table: median matvecs per method and the ratios
+    rows = root.findall(".//section[@id='matvecs']//tbody/tr")
+    methods = k["comparison"]["methods"]
+    assert len(rows) == len(methods)
+    for tr, (m, d) in zip(rows, [("learned", methods["learned"])] + [(m, d) for m, d in methods.items() if m != "learned"]):
+        cells = [_text(td).strip() for td in tr.findall("td")]
+        med = d["median"]
+        assert cells[1] == ("n/a" if med is None else (str(int(med)) if float(med).is_integer() else f"{med:.1f}")), (m, cells)
+        if m != "learned" and k["comparison"]["ratios"].get(m) is not None:
+            assert float(cells[3]) == pytest.approx(k["comparison"]["ratios"][m], rel=5e-3), (m, cells)
+    # honest GMRES(n) verdict, whichever way it falls
+    summary = _text(root.find(".//section[@id='summary']"))
+    r = k["comparison"]["ratios"]["gmres(3)"]
+    if r < 1:
+        assert "GMRES(3) needs fewer matvecs" in summary
+    elif r > 1:
+        assert "the learned iteration needs fewer matvecs than GMRES(3)" in summary
+    # figures: |q| against Chebyshev and the residual histories; the Butcher view is secondary
+    assert html.count('class="figure"') == 3  # polynomial, history, training
+    assert "Runge&#8211;Kutta view (secondary)" in html and html.count('<mtable class="tableau">') >= 1
+    assert render_mod.render_html(copy.deepcopy(a)) == html
+
+
+def test_krylov_complex_spectrum(krylov_complex):
+    a = krylov_complex
+    k = a["krylov"]
+    assert not k["spectrum"]["real"] and k["chebyshev"] is None
+    html = render_mod.render_html(a)
+    root = _xml(html)
+    _assert_unique_ids(root)
+    conv = _text(root.find(".//section[@id='convergence']"))
+    assert "no Chebyshev reference for a complex spectrum" in conv and "Re \u03bb" in html
+    assert f"{k['factor']['per_outer']:.4g}" in conv
+    if any(abs(r[1]) > 0 for r in k["roots"]):
+        assert "<mi>i</mi>" in html  # complex roots and Richardson steps as a + b i
+    tex = render_mod.render_tex(a)
+    assert r"\section{Residual polynomial and convergence factor}" in tex and "polynomial.pdf" in tex
+
+
+def test_newton_krylov_html_sections_and_tables(nonlinear):
+    a = nonlinear
+    nl = a["nonlinear"]
+    html = render_mod.render_html(a)
+    root = _xml(html)
+    _assert_unique_ids(root)
+    assert _sections(html) == ["summary", "nliteration", "linearisation", "newton", "training", "provenance"]
+    assert "Analysis kind" not in html and "learned nonlinear solver" in html
+    assert nl["structure"] in [_text(p) for p in root.iter("pre")]
+    lin = _text(root.find(".//section[@id='linearisation']"))
+    assert f"{nl['linearisation']['local_rate']:.4g}" in lin and "Meaning as recorded in the analysis" in lin
+    newton = root.find(".//section[@id='newton']")
+    tables = newton.findall(".//table")
+    assert len(tables) == 2  # in and out of distribution
+    for table, setting in zip(tables, ("in_distribution", "out_of_distribution")):
+        c = nl["comparison"][setting]
+        rows = {(_text(tr.find("td")).strip()): [_text(td).strip() for td in tr.findall("td")] for tr in table.findall(".//tbody/tr")}
+        nk = rows["SciPy newton_krylov (defaults)"]
+        assert nk[1] == str(c["instances"]) and nk[2] == f"{c['success']['newton_krylov']} of {c['instances']}"
+        direct = rows.get("Newton, direct solve")
+        if c.get("newton_direct_instances"):
+            assert direct[1] == str(c["newton_direct_instances"]) and direct[5] != ""
+        learned = next(v for k_, v in rows.items() if k_.endswith("(learned)"))
+        if c["median_ratio_learned_to_newton_krylov"] is not None:
+            assert float(learned[4]) == pytest.approx(c["median_ratio_learned_to_newton_krylov"], rel=5e-3)
+    text = _text(newton)
+    r = nl["comparison"]["in_distribution"]["median_ratio_learned_to_newton_krylov"]
+    if r is not None:
+        assert ("needs fewer residual evaluations than" if r < 1 else "needs more residual evaluations than" if r > 1
+                else "needs as many residual evaluations as") in text
+    assert "safeguard rejected" in text
+    # the residual polynomial from the given coefficients, as MathML
+    assert re.search(r"<math[^>]*display=\"block\"><mrow><mrow><mi>q</mi>", html)
+    assert 'class="figure"' in html and "linearisation" in html
+
+
+def _render_solver_report(a: dict, out: Path, figures: set[str], tmp_path: Path) -> None:
+    formats = ("html", "tex", "pdf") if shutil.which("pdflatex") else ("html", "tex")
+    files = reports.render_run(a, out, formats=formats)
+    names = {p.relative_to(out).as_posix() for p in files}
+    assert {f"figures/{f}.pdf" for f in figures} | {"report.html", "report.tex", "figures/training.pdf"} <= names, names
+    assert "figures/stability.pdf" not in names  # Runge-Kutta figures only in Runge-Kutta reports
+    _screenshot(out / "report.html", tmp_path / "shot.png", tmp_path / "profile")
+    if "pdf" not in formats:
+        pytest.skip("pdflatex not installed (.ci/run installs it with apt-get); html and tex checked")
+    pdf = out / "report.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF") and _pdf_pages(pdf) >= 4
+    _assert_scalable_fonts(pdf)
+
+
+def test_krylov_report_renders_in_chromium_and_compiles(krylov_spd, tmp_path):
+    _render_solver_report(krylov_spd, tmp_path / "run", {"polynomial", "history"}, tmp_path)
+
+
+def test_newton_krylov_report_renders_in_chromium_and_compiles(nonlinear, tmp_path):
+    _render_solver_report(nonlinear, tmp_path / "run", {"linearisation"}, tmp_path)
