@@ -110,6 +110,17 @@ class LearnedAlgorithm:
     def content_hash(self) -> str:
         return self.to_dict()["content_hash"]
 
+    def provenance(self) -> dict[str, Any]:
+        """Seed, configuration, versions, content hash and the shortest command that
+        reproduces the run (``--config config.toml`` when flags cannot express it)."""
+        from .config import config_from_mapping
+
+        try:
+            cmd = config_from_mapping(self.config, source="algorithm.json").command()
+        except InputError:
+            cmd = "algodiscover discover --config config.toml"
+        return {"seed": self.seed, "config": self.config, "versions": self.versions, "content_hash": self.content_hash, "command": cmd}
+
     def save(self, path: str | Path) -> Path:
         p = Path(path)
         write_json_atomic(p, self.to_dict())

@@ -402,9 +402,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         weights={"W": W, "b": b, "h": h},
         config=cfg.to_json(),
         seed=cfg.seed,
-        training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
-                  "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed,
-                  "objective": opts.objective},
+        training={**res.record(), "objective": opts.objective},
         timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
     )
 
@@ -412,16 +410,6 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
 def _options_of(alg) -> LinearTrainingConfig:
     raw = alg.config.get("linear", {}) if isinstance(alg.config, dict) else {}
     return LinearTrainingConfig.from_options(dict(raw))
-
-
-def _provenance(alg) -> dict[str, Any]:
-    from .config import config_from_mapping
-
-    try:
-        cmd = config_from_mapping({k: v for k, v in alg.config.items()}, source="algorithm.json").command()
-    except InputError:
-        cmd = "algodiscover discover --config config.toml"
-    return {"seed": alg.seed, "config": alg.config, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd}
 
 
 def _fmt(v: float | None, digits: int = 4) -> str:
@@ -517,7 +505,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     out["summary"] = summary_sentence(kry, n, alg.structure.get("objective"))
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss"), "objective": alg.training.get("objective")}
-    out["provenance"] = _provenance(alg)
+    out["provenance"] = alg.provenance()
     out["structure"] = alg.structure
     out["problem_class"] = "linear"
     return out

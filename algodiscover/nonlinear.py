@@ -385,8 +385,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         weights={"W": W, "b": b, "h": h},
         config=cfg.to_json(),
         seed=cfg.seed,
-        training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
-                  "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed},
+        training=res.record(),
         timing={"train_s": round(res.wall_time, 3)},
     )
 
@@ -627,13 +626,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     )
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}
-    from .config import config_from_mapping
-
-    try:
-        cmd = config_from_mapping(alg.config, source="algorithm.json").command()
-    except InputError:
-        cmd = "algodiscover discover --config config.toml"
-    out["provenance"] = {"seed": alg.seed, "config": alg.config, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd}
+    out["provenance"] = alg.provenance()
     out["structure"] = alg.structure
     out["problem_class"] = "nonlinear"
     return out

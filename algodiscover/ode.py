@@ -272,8 +272,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         weights={"W": W, "b": b},
         config=cfg.to_json(),
         seed=cfg.seed,
-        training={"loss_history": res.history, "phases": res.phase_runs(), "adam_steps": res.adam_done,
-                  "lbfgs_evaluations": res.lbfgs_evals, "final_loss": res.final_loss, "resumed": res.resumed},
+        training=res.record(),
         timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
     )
 
@@ -292,22 +291,10 @@ def analyze_run(alg, *, progress: bool = True):
 
     family = family_for(alg.problem)
     extra = {
-        "provenance": _provenance(alg),
+        "provenance": alg.provenance(),
         "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                      "final_loss": alg.training.get("final_loss")},
         "structure": alg.structure,
         "problem_class": "ode",
     }
     return analyze_tableau(alg.tableau(), family=family.spec, learned=True, name=alg.default_name, extra=extra)
-
-
-def _provenance(alg) -> dict[str, Any]:
-    """Seed, configuration, versions, hash and the command that reproduces the run."""
-    from .config import config_from_mapping
-
-    cfg = alg.config
-    try:
-        cmd = config_from_mapping(cfg, source="algorithm.json").command()
-    except InputError:
-        cmd = "algodiscover discover --config config.toml"
-    return {"seed": alg.seed, "config": cfg, "versions": alg.versions, "content_hash": alg.content_hash, "command": cmd}

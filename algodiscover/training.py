@@ -70,6 +70,11 @@ class TrainResult:
     def phase_runs(self) -> list[list[Any]]:
         return phase_runs(self.phases)
 
+    def record(self) -> dict[str, Any]:
+        """The ``training`` section of an artefact."""
+        return {"loss_history": self.history, "phases": self.phase_runs(), "adam_steps": self.adam_done,
+                "lbfgs_evaluations": self.lbfgs_evals, "final_loss": self.final_loss, "resumed": self.resumed}
+
 
 def phase_runs(phases: list[str]) -> list[list[Any]]:
     """Run-length encoding of the phase of each loss entry: [["adam", 300], ["lbfgs", 57], ["final", 1]]."""
