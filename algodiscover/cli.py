@@ -374,7 +374,18 @@ COMMANDS = {"sweep": cmd_sweep, "check": cmd_check, "methods": cmd_methods, "fam
             "train": cmd_train, "analyze": cmd_analyze, "report": cmd_report}
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings a user can act on as one line (``algodiscover: warning: ...``)."""
+    print(f"algodiscover: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    from analysis.errors import TableauWarning
+
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("always", TableauWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:

@@ -177,11 +177,11 @@ class ButcherTableau:
         return np.ones((s, s), dtype=bool)
 
     def with_name(self, name: str | None) -> "ButcherTableau":
-        return ButcherTableau(**self._ctor_args(), name=name)
+        return _rebuild(**self._ctor_args(), name=name)
 
     def as_float(self) -> "ButcherTableau":
         """The same method with float64 entries only (drops the exact values)."""
-        return ButcherTableau(
+        return _rebuild(
             A=self.A.tolist(), b=self.b.tolist(), c=self.c.tolist(),
             b_hat=None if self.b_hat is None else self.b_hat.tolist(), name=self.name,
         )
@@ -203,7 +203,7 @@ class ButcherTableau:
         for key in ("b", "c", "b_hat"):
             if args[key] is not None:
                 args[key] = [args[key][p[i]] for i in range(self.stages)]
-        return ButcherTableau(**args, name=self.name)
+        return _rebuild(**args, name=self.name)
 
     # ------------------------------------------------------------------ equality
     def __eq__(self, other: object) -> bool:
@@ -267,7 +267,12 @@ class ButcherTableau:
         if name is not None and not isinstance(name, str):
             raise TableauError(f"{source}: 'name' must be a string")
         try:
-            return cls(A=data["A"], b=data["b"], c=data.get("c"), b_hat=data.get("b_hat"), name=name)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", TableauWarning)
+                t = cls(A=data["A"], b=data["b"], c=data.get("c"), b_hat=data.get("b_hat"), name=name)
+            for w in caught:
+                warnings.warn(f"{source}: {_strip_label(str(w.message))}", TableauWarning, stacklevel=2)
+            return t
         except TableauError as exc:
             raise TableauError(f"{source}: {_strip_label(str(exc))}") from None
         except ValueError as exc:  # AnalysisInputError from entry parsing
@@ -325,6 +330,14 @@ def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
 
 
 # ---------------------------------------------------------------------- helpers
+def _rebuild(**kwargs: Any) -> "ButcherTableau":
+    """A derived tableau (renamed, reordered, float view): its nodes were already checked
+    when the original was built, so the row-sum warning is not repeated."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TableauWarning)
+        return ButcherTableau(**kwargs)
+
+
 def _reject_constant(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
 

@@ -109,3 +109,15 @@ def test_check_report_option_writes_the_report(capsys, tmp_path):
     assert "<math" in html and "RK4" in html and "algodiscover check RK4" in html
     code, _, err = run_cli(capsys, "check", "RK4", "--report", str(tmp_path / "r.docx"))
     assert code == 2 and "docx" in err and len(err.strip().splitlines()) == 1
+
+
+def test_nodes_that_are_not_row_sums_give_one_warning_line(capsys, tmp_path):
+    p = tmp_path / "c.json"
+    p.write_text('{"A": [[0, 0], [1, 0]], "b": ["1/2", "1/2"], "c": [0, "1/2"]}')
+    import warnings
+
+    with warnings.catch_warnings():
+        code, out, err = run_cli(capsys, "check", str(p))
+    assert code == 0 and "order: 2" in out
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert lines == [f"algodiscover: warning: {p}: c differs from the row sums of A at stage(s) 1; order conditions assume c = A 1"]
