@@ -554,26 +554,21 @@ def structure_text(solver: NonlinearSolver) -> str:
     """Which evaluations the update uses, as readable pseudocode."""
     W, b, h = solver.W, solver.b, solver.h
     n = len(b)
-    lines = []
+
+    def combo(coeffs: Sequence[float], count: int) -> str:
+        return " + ".join(f"{coeffs[l]:.6g} v{l + 1}" for l in range(count) if abs(coeffs[l]) > 1e-12) or "0"
+
     if solver.mode == "derivative-free":
-        lines.append("repeat until ||F(x)|| <= tol:")
-        lines.append("  v1 = -F(x)")
-        for j in range(1, n):
-            terms = " + ".join(f"{W[j, l]:.6g} v{l + 1}" for l in range(j) if abs(W[j, l]) > 1e-12) or "0"
-            lines.append(f"  v{j + 1} = -F(x + h ({terms}))")
-        upd = " + ".join(f"{b[j]:.6g} v{j + 1}" for j in range(n) if abs(b[j]) > 1e-12)
-        lines.append(f"  x = x + h ({upd})      with h = {h:.6g}")
+        lines = ["repeat until ||F(x)|| <= tol:", "  v1 = -F(x)"]
+        lines += [f"  v{j + 1} = -F(x + h ({combo(W[j], j)}))" for j in range(1, n)]
+        lines.append(f"  x = x + h ({combo(b, n)})      with h = {h:.6g}")
     else:
-        lines.append("repeat until ||F(x)|| <= tol:            (Newton-like outer iteration)")
-        lines.append("  r = -F(x);  y = 0;  J v = directional derivative of F at x")
-        lines.append(f"  repeat {solver.inner_outer} time(s):                     (learned inner polynomial iteration)")
-        lines.append("    v1 = r - J y")
-        for j in range(1, n):
-            terms = " + ".join(f"{W[j, l]:.6g} v{l + 1}" for l in range(j) if abs(W[j, l]) > 1e-12) or "0"
-            lines.append(f"    v{j + 1} = v1 - h J ({terms})")
-        upd = " + ".join(f"{b[j]:.6g} v{j + 1}" for j in range(n) if abs(b[j]) > 1e-12)
-        lines.append(f"    y = y + h ({upd})      with h = {h:.6g}")
-        lines.append("  x = x + y")
+        lines = ["repeat until ||F(x)|| <= tol:            (Newton-like outer iteration)",
+                 "  r = -F(x);  y = 0;  J v = directional derivative of F at x",
+                 f"  repeat {solver.inner_outer} time(s):                     (learned inner polynomial iteration)",
+                 "    v1 = r - J y"]
+        lines += [f"    v{j + 1} = v1 - h J ({combo(W[j], j)})" for j in range(1, n)]
+        lines += [f"    y = y + h ({combo(b, n)})      with h = {h:.6g}", "  x = x + y"]
     unused = [f"v{j + 1}" for j in range(n) if abs(b[j]) <= 1e-8 * max(1.0, float(np.abs(b).max()))]
     if unused:
         lines.append(f"(the update does not use {', '.join(unused)})")
