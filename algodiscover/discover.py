@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from analysis import write_json_atomic
+from analysis import write_atomic, write_json_atomic
 
 from .artefact import LearnedAlgorithm
 from .config import RunConfig
@@ -80,18 +80,10 @@ def run_discover(
 
 def write_config_toml(cfg: RunConfig, path: Path) -> Path:
     """Save the run's configuration so ``discover --config`` reproduces it (atomic)."""
-    import os
-    import tempfile
-
     import tomli_w
 
-    path.parent.mkdir(parents=True, exist_ok=True)
     text = "# algodiscover run configuration: algodiscover discover --config config.toml\n" + tomli_w.dumps(cfg.to_toml_dict())
-    fd, tmp = tempfile.mkstemp(prefix=".config.", suffix=".toml", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-    return path
+    return write_atomic(path, text)
 
 
 def load_run_analysis(run_dir: Path) -> dict[str, Any]:

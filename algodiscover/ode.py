@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -22,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from analysis import ButcherTableau, OdeSamples, get_method, personalised_conditions, rk_step
+from analysis import ButcherTableau, OdeSamples, atomic_path, get_method, personalised_conditions, rk_step
 
 from .errors import InputError
 from .model import R2N2, tree_residuals
@@ -104,11 +103,8 @@ def make_ode_data(family: OdeFamily, n: int, seed: int, outer: int = 1, cache: b
     ref = family.spec.flow(smp.y0, smp.params, outer * smp.h)
     if cache:
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-            os.close(fd)
-            np.savez(tmp, reference=ref, y0=smp.y0)
-            os.replace(tmp, path)
+            with atomic_path(path, suffix=".npz") as tmp:
+                np.savez(tmp, reference=ref, y0=smp.y0)
         except OSError:
             pass  # a read-only cache only costs time
     return OdeData(smp, ref, outer)

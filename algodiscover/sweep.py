@@ -101,6 +101,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
+from analysis import write_atomic
+
 from .errors import InputError
 
 if TYPE_CHECKING:  # the run-configuration modules import torch: load them only when needed
@@ -1056,7 +1058,7 @@ def run_sweep(
         store.set_meta("spec", json.dumps(spec.to_json(), default=_json_safe))
         store.set_meta("swept_keys", json.dumps(spec.swept_keys))
         if spec.text:
-            _write_text(out / "spec.toml", spec.text)
+            write_atomic(out / "spec.toml", spec.text)
         hashes = {r.hash for r in runs}
         todo = store.pending(hashes)
         stray = len(store.pending()) - len(todo)
@@ -1230,13 +1232,6 @@ def _remove_partial_run_dirs(runs_dir: Path) -> None:
                 shutil.rmtree(p, ignore_errors=True)
 
 
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 # ============================================================================ the report
 def pareto_front(points: Sequence[tuple[float, float, Any]]) -> list[Any]:
     """Ids of the points ``(cost, error, id)`` that no other point beats: no point with
@@ -1320,7 +1315,7 @@ def write_sweep_report(out_dir: str | Path, *, store: SweepStore | None = None) 
             store.close()
     html = render_sweep_html(rows, name=name, keys=keys, counts=counts, base=out)
     path = out / REPORT_NAME
-    _write_text(path, html)
+    write_atomic(path, html)
     return path
 
 

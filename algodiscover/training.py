@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any, Callable
 
 import torch
 from tqdm.auto import tqdm
+
+from analysis import atomic_path
 
 from .errors import InputError, TrainingDiverged
 
@@ -100,14 +101,8 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimi
         "lbfgs_evals": result.lbfgs_evals,
         "phase": phase,
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _check(loss: torch.Tensor, model: torch.nn.Module, where: str, first: float | None, factor: float) -> float:

@@ -50,7 +50,8 @@ from .krylov import (
     tableau_for_polynomial,
 )
 from .linear_stability import StabilityInfo, region_grid, stability, stability_function
-from .tableau import ButcherTableau, load_tableau, write_json_atomic
+from .atomic import atomic_path, write_atomic, write_json_atomic
+from .tableau import ButcherTableau, load_tableau
 from .rooted_trees import RootedTree, count_trees, tree_table, trees, trees_up_to, weight_formula
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,10 +20,11 @@ from typing import Any, Sequence
 import numpy as np
 import sympy as sp
 
+from .atomic import write_json_atomic
 from .errors import TableauError, TableauWarning
 from .numbers import format_exact, is_exact, parse_entry, to_float
 
-__all__ = ["ButcherTableau", "ExactTableau", "load_tableau", "write_json_atomic"]
+__all__ = ["ButcherTableau", "ExactTableau", "load_tableau"]
 
 _ROW_SUM_RTOL = 1e-10
 
@@ -279,10 +279,10 @@ class ButcherTableau:
             raise TableauError(f"{source}: {_strip_label(str(exc))}") from None
 
     def to_json(self, path: str | os.PathLike[str] | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2)
+        data = self.to_dict()
         if path is not None:
-            write_json_atomic(path, self.to_dict())
-        return text
+            write_json_atomic(path, data)
+        return json.dumps(data, indent=2)
 
 
 def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
@@ -307,26 +307,6 @@ def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
     except ValueError as exc:
         raise TableauError(f"{src}: {exc}") from None
     return ButcherTableau.from_dict(data, source=src)
-
-
-def write_json_atomic(path: str | os.PathLike[str], data: Any) -> None:
-    """Write JSON to ``path`` atomically (temporary file in the same folder + rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, allow_nan=False)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 # ---------------------------------------------------------------------- helpers

@@ -15,7 +15,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import uuid
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup, escape
 
+from analysis.atomic import write_atomic
 from analysis.errors import AnalysisInputError
 
 from .context import build_context
@@ -189,21 +189,6 @@ def render_tex(analysis: dict[str, Any], figure_dir: str = "figures", figure_nam
         **ctx, figpath=figpath, version=_version(), format=a.get("format", "unknown"), pdftitle=_pdf_string(ctx["title"]))
 
 
-def _write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write ``data`` to a fresh temporary file next to ``path`` (default permissions,
-    i.e. 0666 less the umask), then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with open(tmp, "xb") as fh:
-            fh.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _formats(formats: Sequence[str] | str) -> tuple[str, ...]:
     if isinstance(formats, str):
         formats = [f for f in formats.split(",") if f.strip()]
@@ -248,16 +233,16 @@ def _compile_pdf(tex: str, figure_pdfs: Mapping[str, bytes], target: Path, log_p
                 _keep_log(work, log_path, proc.stdout)
                 first = _first_error(log_path)
                 raise AnalysisInputError(f"--format pdf: pdflatex failed{f' ({first})' if first else ''}; log kept at {log_path}")
-        return _write_atomic(target, (work / "report.pdf").read_bytes())
+        return write_atomic(target, (work / "report.pdf").read_bytes())
 
 
 def _keep_log(work: Path, log_path: Path, stdout: bytes) -> None:
     log = work / "report.log"
     data = log.read_bytes() if log.exists() else (stdout or b"pdflatex wrote no log\n")
-    _write_atomic(log_path, data)
+    write_atomic(log_path, data)
     tex = work / "report.tex"
     if tex.exists():
-        _write_atomic(log_path.with_suffix(".tex"), tex.read_bytes())
+        write_atomic(log_path.with_suffix(".tex"), tex.read_bytes())
 
 
 def _first_error(log_path: Path) -> str:
@@ -291,13 +276,13 @@ def render_run(analysis: dict[str, Any], out_dir: Path, formats: Sequence[str] =
     figs = build_figures(a)
     try:
         if "html" in fmts:
-            written.append(_write_atomic(out / "report.html", render_html(a, figs)))
+            written.append(write_atomic(out / "report.html", render_html(a, figs)))
         if "tex" in fmts or "pdf" in fmts:
             pdfs = {name: figure_pdf(fig) for name, fig in figs.items()}
             if "tex" in fmts:
-                written.append(_write_atomic(out / "report.tex", render_tex(a, "figures", list(figs))))
+                written.append(write_atomic(out / "report.tex", render_tex(a, "figures", list(figs))))
             for name, data in pdfs.items():
-                written.append(_write_atomic(out / "figures" / f"{name}.pdf", data))
+                written.append(write_atomic(out / "figures" / f"{name}.pdf", data))
             if "pdf" in fmts:
                 tex = render_tex(a, "figures", list(figs))
                 written.append(_compile_pdf(tex, pdfs, out / "report.pdf", out / "report.pdflatex.log"))
@@ -322,13 +307,13 @@ def render_file(analysis: dict[str, Any], path: Path) -> Path:
     figs = build_figures(a)
     try:
         if suffix in (".html", ".htm"):
-            return _write_atomic(path, render_html(a, figs))
+            return write_atomic(path, render_html(a, figs))
         pdfs = {name: figure_pdf(fig) for name, fig in figs.items()}
         fig_dir = _fig_dir_name(path.stem)
         for name, data in pdfs.items():
-            _write_atomic(path.parent / fig_dir / f"{name}.pdf", data)
+            write_atomic(path.parent / fig_dir / f"{name}.pdf", data)
         if suffix == ".tex":
-            return _write_atomic(path, render_tex(a, fig_dir, list(figs)))
+            return write_atomic(path, render_tex(a, fig_dir, list(figs)))
         tex = render_tex(a, "figures", list(figs))
         return _compile_pdf(tex, pdfs, path, path.with_name(path.stem + ".pdflatex.log"))
     finally:
