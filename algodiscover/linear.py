@@ -518,7 +518,8 @@ class SolveResult:
 
     ``status``: 0 converged; ``> 0`` the iteration limit was reached (the number of
     iterations); ``< 0`` breakdown (the residual became non-finite or grew by 1e10).
-    ``residual_history`` holds ``||b - A x_k||`` for ``k = 0..nit``.
+    ``residual_history`` holds ``||b - A x_k||`` for ``k = 0..nit``. ``rejected_steps``
+    counts the steps a safeguard turned down (nonlinear solves; 0 for linear ones).
     """
 
     x: np.ndarray
@@ -528,6 +529,7 @@ class SolveResult:
     nmatvec: int
     residual_history: tuple[float, ...] = field(default_factory=tuple)
     message: str = ""
+    rejected_steps: int = 0
 
 
 class PreconditionerWarning(UserWarning):

@@ -36,11 +36,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from analysis import ButcherTableau, analyze_tableau
+from analysis import analyze_tableau
 from analysis.krylov import Spectrum, convergence_factor, polynomial_coefficients
 
 from .errors import InputError
-from .linear import LinearR2N2, SolveResult
+from .linear import LinearR2N2, PolynomialSolver, SolveResult
 from .model import R2N2
 from .nonlinear_families import NONLINEAR_FAMILIES, NonlinearFamily, NonlinearProblems, get_nonlinear_family, nonlinear_family_from_config
 
@@ -198,29 +198,14 @@ class NonlinearSolver:
                  max_backtracks: int = 4, name: str = "learned nonlinear iteration") -> None:
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-        tab = ButcherTableau(np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64), name=name)
-        if not tab.is_explicit:
-            raise InputError(f"{name}: W must be strictly lower triangular")
-        if not (math.isfinite(h) and h > 0):
-            raise InputError(f"{name}: h must be a positive finite number, got {h!r}")
-        self.mode, self.tableau, self.h = mode, tab, float(h)
-        self.W, self.b = np.array(tab.A), np.array(tab.b)
+        # the learned polynomial pass on a linear residual (W, b, h validated there)
+        self._poly = PolynomialSolver(W, b, h, name=name)
+        self.mode, self.tableau, self.h = mode, self._poly.tableau, self._poly.h
+        self.W, self.b = self._poly.W, self._poly.b
         self.inner_outer = inner_outer
         self.safeguard_rate = float(safeguard_rate)
         self.max_backtracks = int(max_backtracks)
         self.name = name
-
-    # the inner polynomial iteration on a linear residual g(y) = c - M y (n - 1 products per pass)
-    def _poly_pass(self, apply: Callable[[np.ndarray], np.ndarray], g0: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
-        W, b, h = self.W, self.b, self.h
-        vs = [g0]
-        count = 0
-        for j in range(1, len(b)):
-            d = sum((W[j, l] * vs[l] for l in range(j) if W[j, l] != 0.0), np.zeros_like(y))
-            vs.append(g0 - h * apply(d))
-            count += 1
-        upd = sum((b[j] * vs[j] for j in range(len(b)) if b[j] != 0.0), np.zeros_like(y))
-        return y + h * upd, count
 
     def solve(self, F: Callable[[np.ndarray], np.ndarray], x0: Any, *, tol: float = 1e-10, maxiter: int = 200,
               max_evaluations: int | None = None, callback: Callable[[np.ndarray], Any] | None = None) -> SolveResult:
@@ -240,22 +225,20 @@ class NonlinearSolver:
         budget = max_evaluations if max_evaluations is not None else 10**9
         for k in range(1, maxiter + 1):
             if norm <= tol:
-                return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard")
+                return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard", rejected)
             step, cost = self._step(F, x, fx)
             evals += cost
-            accepted = False
             for _ in range(self.max_backtracks + 1):
                 x_new = x + step
                 f_new = np.asarray(F(x_new), dtype=np.float64)
                 evals += 1
                 n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
                 if n_new <= self.safeguard_rate * norm:
-                    accepted = True
                     break
                 rejected += 1
                 step = 0.5 * step
             if not math.isfinite(n_new):
-                return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected")
+                return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
             x, fx, norm = x_new, f_new, n_new
             hist.append(norm)
             if callback is not None:
@@ -264,7 +247,7 @@ class NonlinearSolver:
                 break
         ok = norm <= tol
         return SolveResult(x, ok, 0 if ok else maxiter, len(hist) - 1, evals, tuple(hist),
-                           ("converged" if ok else "did not converge within the limits") + f"; {rejected} steps rejected by the safeguard")
+                           ("converged" if ok else "did not converge within the limits") + f"; {rejected} steps rejected by the safeguard", rejected)
 
     def _step(self, F: Callable[[np.ndarray], np.ndarray], x: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, int]:
         """Proposed step and its cost in residual evaluations (F(x) itself not counted)."""
@@ -292,8 +275,8 @@ class NonlinearSolver:
         for it in range(self.inner_outer):
             g0 = -fx - (jv(y) if it else 0.0)
             cost += 1 if it else 0
-            y, c = self._poly_pass(jv, g0, y)
-            cost += c
+            y = self._poly._outer(jv, y, g0)
+            cost += len(self.b) - 1
         return y, cost
 
     def inner_solver(self) -> Callable[..., tuple[np.ndarray, int]]:
@@ -311,7 +294,7 @@ class NonlinearSolver:
                 r = rhs - mv(y)
                 if float(np.linalg.norm(r)) <= target:
                     return y, 0
-                y, _c = self._poly_pass(mv, r, y)
+                y = self._poly._outer(mv, y, r)
                 if callback is not None:
                     callback(y)
             return y, (0 if float(np.linalg.norm(rhs - mv(y))) <= target else limit)
@@ -485,7 +468,7 @@ def compare(solver: NonlinearSolver, family: NonlinearFamily, *, instances: int,
         res = solver.solve(F, x0, tol=tol, maxiter=budget, max_evaluations=budget)
         t_learned += time.perf_counter() - t0
         learned.append(res.nmatvec if res.success else None)
-        rejected += int(res.message.split(";")[1].split()[0]) if ";" in res.message else 0
+        rejected += res.rejected_steps
         c, dt = _scipy_newton_krylov(F, x0, tol, budget)
         scipy_counts.append(c)
         t_scipy += dt

@@ -13,7 +13,6 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-import numpy as np
 
 from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order
 from .catalogue import CatalogueEntry, Identification, catalogue, identify, same_stage_methods

@@ -17,7 +17,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import sympy as sp
 
 from .errors import AnalysisInputError
 from .numbers import format_exact

@@ -26,8 +26,8 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
-from .order import ConditionSet, check_order, conditions_and_jacobian, general_conditions
-from .rationalize import DEFAULT_MAX_DENOMINATOR, rationalize, rationalize_value
+from .order import ConditionSet, conditions_and_jacobian, general_conditions
+from .rationalize import DEFAULT_MAX_DENOMINATOR, rationalize
 from .tableau import ButcherTableau
 
 __all__ = ["free_mask", "PolishResult", "polish", "Distillation", "distill", "default_targets"]

@@ -1,6 +1,5 @@
 from fractions import Fraction
 
-import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
