@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from analysis import ButcherTableau, write_json_atomic
+from .analysis import ButcherTableau, write_json_atomic
 
 from .errors import InputError
 

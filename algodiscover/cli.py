@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from analysis.errors import AnalysisInputError
+from .analysis.errors import AnalysisInputError
 
 EXIT_BAD_INPUT = 2
 
@@ -121,7 +121,7 @@ def _version() -> str:
 
 # ---------------------------------------------------------------------------- check
 def _load_tableau_arg(text: str):
-    from analysis import get_method, load_tableau
+    from .analysis import get_method, load_tableau
 
     path = Path(text)
     if path.exists() or text.endswith(".json") or "/" in text:
@@ -138,7 +138,7 @@ _MAX_EXACT_WIDTH = 28
 def format_tableau(t, exact: bool = True) -> str:
     """The tableau as text, with the usual c | A over b layout (floats when the exact
     entries are too long to read, e.g. Prince-Dormand 8(7))."""
-    from analysis import format_exact
+    from .analysis import format_exact
 
     s = t.stages
     if exact and t.exact is not None and max(len(format_exact(x)) for x in t.exact.entries()) > _MAX_EXACT_WIDTH:
@@ -168,7 +168,7 @@ def format_tableau(t, exact: bool = True) -> str:
 
 
 def render_check_text(a) -> str:
-    from analysis import count_trees
+    from .analysis import count_trees
 
     t = a.tableau
     kind = "explicit" if t.is_explicit else ("diagonally implicit" if t.is_diagonally_implicit else "implicit")
@@ -182,7 +182,7 @@ def render_check_text(a) -> str:
         mark = "ok" if n <= a.order.order else "FAILS"
         out.append(f"  {n:>5}  {count_trees(n):>5}  {r:<12.3e} {mark}")
     if not a.order.exact:
-        from analysis import check_order
+        from .analysis import check_order
 
         loose = check_order(t, max_order=a.order.cap, tol=1e-6).order
         if loose > a.order.order:
@@ -216,7 +216,7 @@ def render_check_text(a) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from analysis import analyze_tableau
+    from .analysis import analyze_tableau
 
     from .artefact import package_versions
 
@@ -225,7 +225,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         [args.tableau] + ([f"--max-order {args.max_order}"] if args.max_order else []) + ([f"--tol {args.tol:g}"] if args.tol is not None else []))
     a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra={"provenance": {"command": cmd, "versions": package_versions()}})
     if args.report:
-        from reports import render_file
+        from .reports import render_file
 
         render_file(a.to_json(), Path(args.report))
     if args.json:
@@ -242,7 +242,7 @@ def _json_default(o: Any) -> Any:
 
 
 def cmd_methods(args: argparse.Namespace) -> int:
-    from analysis import catalogue
+    from .analysis import catalogue
 
     print(f"{'name':<22} {'stages':>6} {'order':>5}  {'type':<9} aliases")
     for e in catalogue().values():
@@ -277,7 +277,7 @@ def _summary(analysis: dict[str, Any]) -> str:
     if kind == "runge-kutta":
         lines.append(f"learned {analysis['stages']}-stage integrator '{analysis['name']}'")
         if analysis.get("rational"):
-            from analysis import ButcherTableau
+            from .analysis import ButcherTableau
 
             t = ButcherTableau.from_dict(analysis["rational"])
             lines.append("distilled exact tableau:")
@@ -339,7 +339,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from analysis import write_json_atomic
+    from .analysis import write_json_atomic
 
     from .artefact import LearnedAlgorithm
     from .discover import analyze_algorithm
@@ -357,7 +357,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     formats = _formats(args.format)
     data = load_run_analysis(Path(args.run_dir))
-    from reports import render_run
+    from .reports import render_run
 
     files = render_run(data, Path(args.run_dir), formats=formats)
     print(f"wrote {', '.join(str(p) for p in files)}")
@@ -382,7 +382,7 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
-    from analysis.errors import TableauWarning
+    from .analysis.errors import TableauWarning
 
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", TableauWarning)

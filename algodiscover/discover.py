@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from analysis import write_atomic, write_json_atomic
+from .analysis import write_atomic, write_json_atomic
 
 from .artefact import LearnedAlgorithm
 from .config import RunConfig
@@ -70,7 +70,7 @@ def run_discover(
     write_json_atomic(out_dir / "analysis.json", analysis)
     files.append(out_dir / "analysis.json")
     if formats:
-        from reports import render_run
+        from .reports import render_run
 
         files += render_run(analysis, out_dir, formats=formats)
     (out_dir / ".checkpoint.pt").unlink(missing_ok=True)

@@ -173,7 +173,7 @@ class _OdeBatch:
     def __init__(self, cfgs: Sequence[RunConfig], inits: Sequence[R2N2]) -> None:
         import sympy as sp
 
-        from analysis import get_method, personalised_conditions, rk_step
+        from .analysis import get_method, personalised_conditions, rk_step
 
         from .ode import OdeTrainingConfig, family_for, make_ode_data
 

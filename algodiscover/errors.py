@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis.errors import AnalysisInputError
+from .analysis.errors import AnalysisInputError
 
 
 class InputError(AnalysisInputError):

@@ -55,8 +55,8 @@ import torch
 from scipy.sparse.linalg import LinearOperator
 from torch import nn
 
-from analysis import ButcherTableau, check_order
-from analysis.krylov import (
+from .analysis import ButcherTableau, check_order
+from .analysis.krylov import (
     KrylovAnalysis,
     Spectrum,
     analyze_polynomial_iteration,
@@ -462,7 +462,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     (DESIGN section 4 keys, the tableau viewed as a Runge-Kutta method, and ``"krylov"``)."""
     from tqdm.auto import tqdm
 
-    from analysis import analyze_tableau
+    from .analysis import analyze_tableau
 
     opts = _options_of(alg)
     family = family_for(str(alg.problem.get("family")), opts)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from analysis import ButcherTableau, get_method
+from .analysis import ButcherTableau, get_method
 
 from .errors import InputError
 
@@ -192,7 +192,7 @@ def _as_column(h: Tensor | float, x: Tensor) -> Tensor:
 def tree_residuals(model: R2N2, max_order: int) -> Tensor:
     """Differentiable ``Phi(t) - 1/gamma(t)`` of the model's tableau for every rooted tree
     up to ``max_order`` (orders grouped as in :func:`analysis.tree_table`)."""
-    from analysis import tree_table
+    from .analysis import tree_table
 
     tab = tree_table(max_order)
     W, b = model.W(), model.b()

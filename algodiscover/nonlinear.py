@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from analysis import analyze_tableau
-from analysis.krylov import Spectrum, convergence_factor, polynomial_coefficients
+from .analysis import analyze_tableau
+from .analysis.krylov import Spectrum, convergence_factor, polynomial_coefficients
 
 from .errors import InputError
 from .linear import LinearR2N2, PolynomialSolver, SolveResult

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from analysis import ButcherTableau, OdeSamples, atomic_path, get_method, personalised_conditions, rk_step
+from .analysis import ButcherTableau, OdeSamples, atomic_path, get_method, personalised_conditions, rk_step
 
 from .errors import InputError
 from .model import R2N2, tree_residuals
@@ -283,7 +283,7 @@ def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
 
 def analyze_run(alg, *, progress: bool = True):
     """Distil and analyse a learned integrator: returns an :class:`analysis.Analysis`."""
-    from analysis import analyze_tableau
+    from .analysis import analyze_tableau
 
     family = family_for(alg.problem)
     extra = {

@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 import torch
 
-from analysis import T_SYMBOL, OdeFamilySpec
+from .analysis import T_SYMBOL, OdeFamilySpec
 
 from .config import parse_range
 from .errors import InputError

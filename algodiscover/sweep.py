@@ -101,7 +101,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
-from analysis import write_atomic
+from .analysis import write_atomic
 
 from .errors import InputError
 
@@ -736,7 +736,7 @@ def _finish_run(cfg: RunConfig, alg: Any, formats: tuple[str, ...]) -> dict[str,
     """What ``discover.run_discover`` does after training: analyse, then write
     algorithm.json, config.toml, analysis.json and the reports (into a temporary folder
     whose files are returned)."""
-    from analysis import write_json_atomic
+    from .analysis import write_json_atomic
 
     from . import discover
 
@@ -762,7 +762,7 @@ def _finish_run(cfg: RunConfig, alg: Any, formats: tuple[str, ...]) -> dict[str,
 
 def _render_run() -> Callable[..., Any] | None:
     try:
-        import reports
+        from . import reports
     except ImportError:
         return None
     return getattr(reports, "render_run", None)
@@ -1502,7 +1502,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m algodiscover.sweep``: the ``sweep`` command on its own (same exit codes)."""
-    from analysis.errors import AnalysisInputError
+    from .analysis.errors import AnalysisInputError
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message: str) -> None:  # one line, exit 2

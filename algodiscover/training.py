@@ -17,7 +17,7 @@ from typing import Any, Callable
 import torch
 from tqdm.auto import tqdm
 
-from analysis import atomic_path
+from .analysis import atomic_path
 
 from .errors import InputError, TrainingDiverged
 

@@ -4,7 +4,7 @@ rationalisation and distillation, stability, identification and measured accurac
 This package never imports torch; it works on plain arrays and exact numbers, so it can
 check any tableau, learned or hand-made::
 
-    >>> from analysis import get_method, check_order
+    >>> from algodiscover.analysis import get_method, check_order
     >>> check_order(get_method("RK4")).order
     4
 """

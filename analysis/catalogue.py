@@ -56,7 +56,7 @@ class CatalogueEntry:
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, CatalogueEntry]:
     """All catalogue methods by name (insertion order: explicit, then implicit)."""
-    text = resources.files("analysis").joinpath("data/catalogue.json").read_text(encoding="utf-8")
+    text = resources.files(__package__).joinpath("data/catalogue.json").read_text(encoding="utf-8")
     data = json.loads(text)
     out: dict[str, CatalogueEntry] = {}
     for m in data["methods"]:

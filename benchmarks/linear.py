@@ -29,7 +29,7 @@ from scipy.sparse.linalg import LinearOperator, cg, gmres
 from algodiscover.config import default_config
 from algodiscover.linear import PolynomialSolver, analyze_run, train_run
 from algodiscover.linear_families import make_family, poisson2d
-from analysis.krylov import chebyshev_factor, run_chebyshev
+from algodiscover.analysis.krylov import chebyshev_factor, run_chebyshev
 
 
 def _cfg(family: str, stages: int, outer: int, seed: int, **options):

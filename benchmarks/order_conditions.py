@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from analysis import get_method, residuals
-import analysis.rooted_trees as trees_mod
+from algodiscover.analysis import get_method, residuals
+import algodiscover.analysis.rooted_trees as trees_mod
 
 
 def _reset_tree_caches() -> None:

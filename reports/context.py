@@ -642,7 +642,7 @@ def build_conditions(a: dict[str, Any]) -> dict[str, Any] | None:
     exact_res = a.get("exact_residuals") or {}
     if not rows and not residuals:
         return None
-    from analysis import count_trees
+    from ..analysis import count_trees
 
     groups: dict[int, list[dict[str, Any]]] = {}
     for r in rows:

@@ -239,8 +239,8 @@ def parse_coefficient(value: Any) -> sp.Expr | float | None:
         return None
     if isinstance(value, (int, float)):
         return float(value) if isinstance(value, float) else sp.Integer(value)
-    from analysis.errors import AnalysisInputError
-    from analysis.numbers import parse_entry
+    from ..analysis.errors import AnalysisInputError
+    from ..analysis.numbers import parse_entry
 
     try:
         return parse_entry(value, "entry")

@@ -22,8 +22,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import jinja2
 from markupsafe import Markup, escape
 
-from analysis.atomic import write_atomic
-from analysis.errors import AnalysisInputError
+from ..analysis.atomic import write_atomic
+from ..analysis.errors import AnalysisInputError
 
 from .context import build_context
 from .figures import build_figures, figure_pdf, figure_svg
@@ -132,7 +132,7 @@ def _tex_tree(t: TreeDrawing) -> Tex:
 
 @lru_cache(maxsize=1)
 def _html_env() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"), autoescape=True,
+    env = jinja2.Environment(loader=jinja2.PackageLoader(__package__, "templates"), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(rich=_html_rich, m=_html_m, dm=_html_dm, mark=_html_mark, tree_svg=_html_tree)
     return env
@@ -141,7 +141,7 @@ def _html_env() -> jinja2.Environment:
 @lru_cache(maxsize=1)
 def _tex_env() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("reports", "templates"), autoescape=False, undefined=jinja2.StrictUndefined,
+        loader=jinja2.PackageLoader(__package__, "templates"), autoescape=False, undefined=jinja2.StrictUndefined,
         block_start_string="((*", block_end_string="*))", variable_start_string="(((", variable_end_string=")))",
         comment_start_string="((#", comment_end_string="#))", trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, finalize=tex_finalize,

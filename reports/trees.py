@@ -70,7 +70,7 @@ class TreeDrawing:
 
 @lru_cache(maxsize=4096)
 def _drawing(levels: tuple[int, ...]) -> TreeDrawing:
-    from analysis import RootedTree
+    from ..analysis import RootedTree
 
     g = RootedTree(levels).to_networkx()
     order = sorted(g.nodes)

@@ -97,7 +97,7 @@ def test_console_script_exit_code(tmp_path):
 
 
 def test_analysis_does_not_import_torch():
-    code = "import sys, analysis; from analysis import analyze_tableau, get_method; analyze_tableau(get_method('RK4')); print('torch' in sys.modules)"
+    code = "import sys, algodiscover.analysis; from algodiscover.analysis import analyze_tableau, get_method; analyze_tableau(get_method('RK4')); print('torch' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False", r.stderr
 

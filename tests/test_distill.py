@@ -6,7 +6,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from analysis import (
+from algodiscover.analysis import (
     ButcherTableau,
     OdeFamilySpec,
     catalogue,

@@ -28,8 +28,8 @@ from algodiscover.linear import (
     train_run,
 )
 from algodiscover.linear_families import make_family, poisson2d
-from analysis import ButcherTableau, get_method
-from analysis.krylov import (
+from algodiscover.analysis import ButcherTableau, get_method
+from algodiscover.analysis.krylov import (
     LAMBDA,
     Spectrum,
     chebyshev_factor,
@@ -411,7 +411,7 @@ def test_cycled_chebyshev_equals_the_chebyshev_tableau_iteration():
 
 
 def test_history_thinning_keeps_the_last_point():
-    from analysis.krylov import IterationHistory
+    from algodiscover.analysis.krylov import IterationHistory
 
     h = IterationHistory("x", tuple(range(5001)), tuple(0.5**k for k in range(5001)), 5000, 0.0)
     j = h.to_json()

@@ -15,7 +15,7 @@ from algodiscover.model import R2N2, tree_residuals
 from algodiscover.ode import analyze_run, make_ode_data, tableau_solver, train_run
 from algodiscover.ode_families import ODE_FAMILIES, get_ode_family, ode_family_from_config
 from algodiscover.training import TrainConfig, train
-from analysis import ButcherTableau, check_order, get_method, rk_step
+from algodiscover.analysis import ButcherTableau, check_order, get_method, rk_step
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
-from analysis import (
+from algodiscover.analysis import (
     ButcherTableau,
     catalogue,
     check_order,
@@ -15,7 +15,7 @@ from analysis import (
     principal_error_norm,
     stage_order,
 )
-from analysis.assessment import catalogue_note
+from algodiscover.analysis.assessment import catalogue_note
 
 CATALOGUE = list(catalogue().values())
 

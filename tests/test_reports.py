@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import sympy as sp
 
-import reports
-from analysis import AnalysisInputError, ButcherTableau, OdeFamilySpec, analyze_tableau, get_method
-from reports import render as render_mod
-from reports.context import config_toml
-from reports.texescape import latex_escape
+from algodiscover import reports
+from algodiscover.analysis import AnalysisInputError, ButcherTableau, OdeFamilySpec, analyze_tableau, get_method
+from algodiscover.reports import render as render_mod
+from algodiscover.reports.context import config_toml
+from algodiscover.reports.texescape import latex_escape
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"
 WEIRD = 'R&D_<x>% $#{}~^\\ --q "é" μ </math><script>'

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from analysis import ButcherTableau, TableauError, TableauWarning, get_method, load_tableau, parse_entry
-from analysis.errors import AnalysisInputError
+from algodiscover.analysis import ButcherTableau, TableauError, TableauWarning, get_method, load_tableau, parse_entry
+from algodiscover.analysis.errors import AnalysisInputError
 
 
 def test_exact_and_float_views():

@@ -4,7 +4,7 @@ import networkx as nx
 import pytest
 from hypothesis import given, strategies as st
 
-from analysis.rooted_trees import RootedTree, count_trees, tree_table, trees, weight_formula
+from algodiscover.analysis.rooted_trees import RootedTree, count_trees, tree_table, trees, weight_formula
 
 A000081 = [1, 1, 2, 4, 9, 20, 48, 115, 286, 719, 1842, 4766, 12486, 32973]
 
