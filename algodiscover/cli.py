@@ -14,53 +14,17 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .analysis.errors import AnalysisInputError
-
-EXIT_BAD_INPUT = 2
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
-        self.exit(EXIT_BAD_INPUT, f"algodiscover: error: {message}\n")
-
-
-def _int_at_least(low: int):
-    """argparse type: a whole number >= ``low``."""
-
-    def parse(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if v < low:
-            raise argparse.ArgumentTypeError(f"must be >= {low}, got {v}")
-        return v
-
-    return parse
-
-
-_positive_int = _int_at_least(1)
-_nonneg_int = _int_at_least(0)
-
-
-def _nonneg_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(v) or v < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
-    return v
-
+from .cliargs import EXIT_BAD_INPUT, Parser, nonneg_float, nonneg_int, parse_formats, positive_int
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="algodiscover", description="Learn iterative numerical algorithms with R2N2 and distil them into exact, verified methods.")
+    p = Parser(prog="algodiscover", description="Learn iterative numerical algorithms with R2N2 and distil them into exact, verified methods.")
     p.add_argument("--version", action="version", version=f"algodiscover {_version()}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
     c = sub.add_parser("check", help="order conditions, exact order, stability and identity of a Butcher tableau")
     c.add_argument("tableau", help="tableau JSON file {\"A\": [[..]], \"b\": [..], \"c\": [..]?, \"name\": ?}, or a catalogue name such as RK4")
-    c.add_argument("--max-order", type=_positive_int, default=None, help="highest order tested (default: until the first failure, at most 20)")
-    c.add_argument("--tol", type=_nonneg_float, default=None, help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
+    c.add_argument("--max-order", type=positive_int, default=None, help="highest order tested (default: until the first failure, at most 20)")
+    c.add_argument("--tol", type=nonneg_float, default=None, help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
     c.add_argument("--json", action="store_true", help="print JSON instead of text")
     c.add_argument("--report", metavar="FILE", default=None, help="also write a report (.html, .tex or .pdf)")
 
@@ -69,9 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
         d = sub.add_parser(name, help=helptext)
         d.add_argument("problem_class", nargs="?", choices=("ode", "linear", "nonlinear"), help="problem class (default ode, or the config's)")
         d.add_argument("--family", help="problem family (see 'algodiscover families')")
-        d.add_argument("--stages", type=_positive_int, help="inner evaluations n")
-        d.add_argument("--outer", type=_positive_int, help="outer iterations K")
-        d.add_argument("--seed", type=_nonneg_int, help="random seed (default 0)")
+        d.add_argument("--stages", type=positive_int, help="inner evaluations n")
+        d.add_argument("--outer", type=positive_int, help="outer iterations K")
+        d.add_argument("--seed", type=nonneg_int, help="random seed (default 0)")
         d.add_argument("--out", metavar="DIR", help="output directory (default ./runs/<name>)")
         d.add_argument("--config", metavar="FILE.toml", help="run configuration (see README)")
         d.add_argument("--name", help="run name (default <class>-<family>-<stages>)")
@@ -95,19 +59,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_sweep_parser(sub)
     return p
-
-
-_FORMATS = ("html", "tex", "pdf")
-
-
-def _formats(text: str) -> tuple[str, ...]:
-    if text.strip().lower() in ("", "none"):
-        return ()
-    out = tuple(x.strip().lower() for x in text.split(",") if x.strip())
-    bad = [x for x in out if x not in _FORMATS]
-    if bad:
-        raise AnalysisInputError(f"--format: unknown format {bad[0]!r} (choose from html, tex, pdf, none)")
-    return out
 
 
 def _version() -> str:
@@ -305,7 +256,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
     from .discover import run_discover
     from .errors import TrainingDiverged
 
-    formats = _formats(args.format)
+    formats = parse_formats(args.format)
     cfg = _run_config(args)
     out = Path(args.out) if args.out else Path("runs") / cfg.run_name
     try:
@@ -355,7 +306,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .discover import load_run_analysis
 
-    formats = _formats(args.format)
+    formats = parse_formats(args.format)
     data = load_run_analysis(Path(args.run_dir))
     from .reports import render_run
 

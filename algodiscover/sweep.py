@@ -1442,12 +1442,12 @@ def _pareto_svg(rows: Sequence[dict[str, Any]], front_ids: set[str], metric: str
 
 # ============================================================================ the command
 def _add_arguments(p: argparse.ArgumentParser) -> None:
-    from .cli import _positive_int
+    from .cliargs import positive_int
 
     p.add_argument("spec", metavar="SPEC.toml", help="sweep spec: [sweep], [base] run config, [grid], [random] (see 'python -m pydoc algodiscover.sweep')")
     p.add_argument("--backend", choices=BACKENDS, default=None, help="local process pool or ray (default: the spec's sweep.backend, else local)")
     p.add_argument("--address", metavar="ADDR", default=None, help="join this Ray cluster (ray backend; default: start a local one)")
-    p.add_argument("--max-concurrent", type=_positive_int, default=None, metavar="N", help="tasks in flight (default: CPU count)")
+    p.add_argument("--max-concurrent", type=positive_int, default=None, metavar="N", help="tasks in flight (default: CPU count)")
     p.add_argument("--resume", action="store_true", help="continue the sweep in --out: rerun interrupted runs, add new configurations")
     p.add_argument("--retry-failed", action="store_true", help="with --resume, also rerun runs that failed with an error")
     p.add_argument("--out", metavar="DIR", default=None, help="sweep directory (default ./sweeps/<name>)")
@@ -1504,18 +1504,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m algodiscover.sweep``: the ``sweep`` command on its own (same exit codes)."""
     from .analysis.errors import AnalysisInputError
 
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message: str) -> None:  # one line, exit 2
-            self.exit(2, f"algodiscover: error: {message}\n")
+    from .cliargs import EXIT_BAD_INPUT, Parser
 
-    p = _Parser(prog="algodiscover sweep", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="algodiscover sweep", description=__doc__.split("\n\n")[0])
     _add_arguments(p)
     args = p.parse_args(argv)
     try:
         return cmd_sweep(args)
     except AnalysisInputError as exc:
         print(f"algodiscover: error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT
 
 
 if __name__ == "__main__":  # pragma: no cover
