@@ -7,51 +7,65 @@ check any tableau, learned or hand-made::
     >>> from algodiscover.analysis import get_method, check_order
     >>> check_order(get_method("RK4")).order
     4
+
+Names are imported lazily (PEP 562): ``import algodiscover.analysis`` is cheap, and a name
+pulls in only the modules it needs (``check`` never loads scipy or matplotlib).
 """
 
-from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order, one_step_errors, rk_step
-from .assessment import ANALYSIS_FORMAT, Analysis, analyze_tableau, learned_targets
-from .catalogue import CatalogueEntry, Identification, catalogue, get_method, identify, same_stage_methods
-from .distill import Distillation, PolishResult, distill, polish
-from .errors import AnalysisInputError, TableauError, TableauWarning
-from .numbers import format_exact, parse_entry
-from .odefamily import T_SYMBOL, OdeFamilySpec, OdeSamples
-from .order import (
-    ConditionBlock,
-    ConditionRow,
-    ConditionSet,
-    OrderReport,
-    check_order,
-    condition_rows,
-    elementary_weights,
-    error_coefficients,
-    general_conditions,
-    order_of,
-    principal_error_norm,
-    residuals,
-    stage_order,
-)
-from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
-from .rationalize import rationalize, rationalize_value
-from .krylov import (
-    EqualCostComparison,
-    IterationHistory,
-    KrylovAnalysis,
-    Spectrum,
-    analyze_polynomial_iteration,
-    chebyshev_factor,
-    chebyshev_residual,
-    compare_at_equal_matvecs,
-    convergence_factor,
-    exact_residual_polynomial,
-    polynomial_coefficients,
-    residual_polynomial,
-    shift_form,
-    tableau_for_polynomial,
-)
-from .linear_stability import StabilityInfo, region_grid, stability, stability_function
-from .atomic import atomic_path, write_atomic, write_json_atomic
-from .tableau import ButcherTableau, load_tableau
-from .rooted_trees import RootedTree, count_trees, tree_table, trees, trees_up_to, weight_formula
+from __future__ import annotations
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+#: public name -> the submodule that defines it
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(('Comparison', 'MeasuredOrder', 'compare_methods', 'measure_order', 'one_step_errors', 'rk_step'), 'accuracy'),
+    **dict.fromkeys(('ANALYSIS_FORMAT', 'Analysis', 'analyze_tableau', 'learned_targets'), 'assessment'),
+    **dict.fromkeys(('CatalogueEntry', 'Identification', 'catalogue', 'get_method', 'identify', 'same_stage_methods'), 'methods'),
+    **dict.fromkeys(('Distillation', 'PolishResult', 'distill', 'polish'), 'distillation'),
+    **dict.fromkeys(('AnalysisInputError', 'TableauError', 'TableauWarning'), 'errors'),
+    **dict.fromkeys(('format_exact', 'parse_entry'), 'numbers'),
+    **dict.fromkeys(('OdeFamilySpec', 'OdeSamples', 'T_SYMBOL'), 'odefamily'),
+    **dict.fromkeys(('ConditionBlock', 'ConditionRow', 'ConditionSet', 'OrderReport', 'check_order', 'condition_rows', 'elementary_weights', 'error_coefficients', 'general_conditions', 'order_of', 'principal_error_norm', 'residuals', 'stage_order'), 'order'),
+    **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
+    **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
+    **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'KrylovAnalysis', 'Spectrum', 'analyze_polynomial_iteration', 'chebyshev_factor', 'chebyshev_residual', 'compare_at_equal_matvecs', 'convergence_factor', 'exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'krylov'),
+    **dict.fromkeys(('StabilityInfo', 'region_grid', 'stability', 'stability_function'), 'linear_stability'),
+    **dict.fromkeys(('atomic_path', 'write_atomic', 'write_json_atomic'), 'atomic'),
+    **dict.fromkeys(('ButcherTableau', 'load_tableau'), 'tableau'),
+    **dict.fromkeys(('RootedTree', 'count_trees', 'tree_table', 'trees', 'trees_up_to', 'weight_formula'), 'rooted_trees'),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order, one_step_errors, rk_step  # noqa: F401
+    from .assessment import ANALYSIS_FORMAT, Analysis, analyze_tableau, learned_targets  # noqa: F401
+    from .methods import CatalogueEntry, Identification, catalogue, get_method, identify, same_stage_methods  # noqa: F401
+    from .distillation import Distillation, PolishResult, distill, polish  # noqa: F401
+    from .errors import AnalysisInputError, TableauError, TableauWarning  # noqa: F401
+    from .numbers import format_exact, parse_entry  # noqa: F401
+    from .odefamily import T_SYMBOL, OdeFamilySpec, OdeSamples  # noqa: F401
+    from .order import ConditionBlock, ConditionRow, ConditionSet, OrderReport, check_order, condition_rows, elementary_weights, error_coefficients, general_conditions, order_of, principal_error_norm, residuals, stage_order  # noqa: F401
+    from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
+    from .rationals import rationalize, rationalize_value  # noqa: F401
+    from .krylov import EqualCostComparison, IterationHistory, KrylovAnalysis, Spectrum, analyze_polynomial_iteration, chebyshev_factor, chebyshev_residual, compare_at_equal_matvecs, convergence_factor, exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
+    from .linear_stability import StabilityInfo, region_grid, stability, stability_function  # noqa: F401
+    from .atomic import atomic_path, write_atomic, write_json_atomic  # noqa: F401
+    from .tableau import ButcherTableau, load_tableau  # noqa: F401
+    from .rooted_trees import RootedTree, count_trees, tree_table, trees, trees_up_to, weight_formula  # noqa: F401

@@ -15,8 +15,8 @@ from typing import Any, Sequence
 
 
 from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order
-from .catalogue import CatalogueEntry, Identification, catalogue, identify, same_stage_methods
-from .distill import Distillation, distill
+from .methods import CatalogueEntry, Identification, catalogue, identify, same_stage_methods
+from .distillation import Distillation, distill
 from .numbers import format_exact
 from .odefamily import OdeFamilySpec
 from .order import (
@@ -30,7 +30,7 @@ from .order import (
     stage_order,
 )
 from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
-from .rationalize import rationalize
+from .rationals import rationalize
 from .linear_stability import StabilityInfo, stability
 from .tableau import ButcherTableau
 from .rooted_trees import weight_formula

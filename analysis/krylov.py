@@ -81,7 +81,7 @@ from scipy.optimize import minimize_scalar
 from .errors import AnalysisInputError
 from .linear_stability import Z, stability_function, stability_polynomial_coefficients
 from .numbers import format_exact
-from .rationalize import convergents, rationalize, rationalize_value
+from .rationals import convergents, rationalize, rationalize_value
 from .tableau import ButcherTableau
 
 __all__ = [

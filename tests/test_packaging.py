@@ -37,3 +37,22 @@ def test_a_users_own_analysis_and_reports_modules_do_not_shadow_ours(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["4", "algodiscover.reports"]
+
+
+def test_every_lazily_exported_name_of_analysis_resolves():
+    import algodiscover.analysis as analysis
+
+    missing = [name for name in analysis.__all__ if not hasattr(analysis, name)]
+    assert not missing
+    assert set(analysis.__all__) <= set(dir(analysis))
+
+
+def test_no_exported_name_is_also_a_submodule_name():
+    """``from algodiscover.analysis import X`` must give the function X even after the submodule
+    of the same name was imported (importing a submodule binds its name on the package)."""
+    import pkgutil
+
+    import algodiscover.analysis as analysis
+
+    submodules = {m.name for m in pkgutil.iter_modules(analysis.__path__)}
+    assert not submodules & set(analysis.__all__)

@@ -27,7 +27,7 @@ import mpmath
 import numpy as np
 
 from .order import ConditionSet, conditions_and_jacobian, general_conditions
-from .rationalize import DEFAULT_MAX_DENOMINATOR, rationalize
+from .rationals import DEFAULT_MAX_DENOMINATOR, rationalize
 from .tableau import ButcherTableau
 
 __all__ = ["free_mask", "PolishResult", "polish", "Distillation", "distill", "default_targets"]
