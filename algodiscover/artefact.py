@@ -31,12 +31,14 @@ _HASHED = ("format", "kind", "problem", "structure", "weights", "config", "seed"
 
 def package_versions() -> dict[str, str]:
     """Versions of the packages that decide the numbers."""
+    import sys
     from importlib.metadata import PackageNotFoundError, version
 
     out = {"python": platform.python_version()}
     for pkg in ("algodiscover", "torch", "numpy", "scipy", "sympy", "mpmath"):
+        loaded = getattr(sys.modules.get(pkg), "__version__", None)  # cheaper than reading metadata
         try:
-            out[pkg] = version(pkg)
+            out[pkg] = str(loaded) if loaded is not None else version(pkg)
         except PackageNotFoundError:
             out[pkg] = "not installed"
     return out

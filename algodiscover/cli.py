@@ -62,12 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from . import __version__
 
-        return version("algodiscover")
-    except Exception:  # pragma: no cover - running from a source tree
-        return "0+unknown"
+    return __version__
 
 
 # ---------------------------------------------------------------------------- check
@@ -325,6 +322,11 @@ COMMANDS = {"sweep": cmd_sweep, "check": cmd_check, "methods": cmd_methods, "fam
             "train": cmd_train, "analyze": cmd_analyze, "report": cmd_report}
 
 
+#: Modules only some commands need (the checker runs without torch), and how to get them.
+_OPTIONAL_MODULES = {"torch": "PyTorch (pip install torch==2.13.0, the CPU build)",
+                     "ray": "Ray (pip install 'algodiscover[distributed]')"}
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
     """Warnings a user can act on as one line (``algodiscover: warning: ...``)."""
     print(f"algodiscover: warning: {message}", file=sys.stderr if file is None else file)
@@ -346,6 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except AnalysisInputError as exc:
         print(f"algodiscover: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except ModuleNotFoundError as exc:
+        if exc.name not in _OPTIONAL_MODULES:
+            raise
+        print(f"algodiscover: error: '{args.command}' needs {_OPTIONAL_MODULES[exc.name]}, which is not installed", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("algodiscover: interrupted", file=sys.stderr)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -28,29 +28,43 @@ __all__ = ["CatalogueEntry", "catalogue", "get_method", "Identification", "ident
 
 @dataclass(frozen=True)
 class CatalogueEntry:
-    """A published method with its order(s) and source."""
+    """A published method with its order(s) and source.
+
+    The tableau is parsed from the catalogue data the first time it is used, so that
+    looking up one method (``algodiscover check RK4``) does not parse all of them.
+    """
 
     name: str
-    tableau: ButcherTableau
+    data: dict[str, Any] = field(repr=False, compare=False)
     order: int
     embedded_order: int | None
     aliases: tuple[str, ...]
     reference: str
     note: str | None = None
 
+    @cached_property
+    def tableau(self) -> ButcherTableau:
+        return ButcherTableau.from_dict({k: self.data[k] for k in ("A", "b", "c", "b_hat", "name") if self.data.get(k) is not None},
+                                        source=f"catalogue:{self.name}")
+
     @property
     def stages(self) -> int:
-        return self.tableau.stages
+        return len(self.data["A"])
 
     @property
     def explicit(self) -> bool:
-        return self.tableau.is_explicit
+        A = self.data["A"]
+        return all(_is_zero(A[i][j]) for i in range(len(A)) for j in range(i, len(A)))
 
     @property
     def exact_order_checkable(self) -> bool:
         """False for methods published only in decimals (e.g. Tsitouras 5(4)), whose order
         conditions hold to ~1e-47 rather than exactly."""
         return self.note is None
+
+
+def _is_zero(x: Any) -> bool:
+    return x == 0 or (isinstance(x, str) and x.strip() in ("0", "0.0", "-0"))
 
 
 @lru_cache(maxsize=1)
@@ -60,10 +74,9 @@ def catalogue() -> dict[str, CatalogueEntry]:
     data = json.loads(text)
     out: dict[str, CatalogueEntry] = {}
     for m in data["methods"]:
-        t = ButcherTableau.from_dict({k: m[k] for k in ("A", "b", "c", "b_hat", "name") if m.get(k) is not None}, source=f"catalogue:{m['name']}")
         out[m["name"]] = CatalogueEntry(
             name=m["name"],
-            tableau=t,
+            data=m,
             order=int(m["order"]),
             embedded_order=m.get("embedded_order"),
             aliases=tuple(m.get("aliases", ())),

@@ -15,7 +15,6 @@ from typing import Any, Callable
 
 import numpy as np
 import sympy as sp
-from scipy.integrate import solve_ivp
 
 from .errors import AnalysisInputError
 
@@ -166,6 +165,8 @@ class OdeFamilySpec:
             args = [y0[:, i] for i in range(self.dimension)] + [params[:, j] for j in range(len(self.params))] + [t]
             out = self._exact_fn(*args)
             return np.stack([np.broadcast_to(np.asarray(o, dtype=np.float64), (len(y0),)) for o in out], axis=-1)
+        from scipy.integrate import solve_ivp  # scipy loads only when a flow is integrated
+
         g = self.numpy_rhs
         res = np.empty_like(y0)
         for k in range(len(y0)):

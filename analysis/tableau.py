@@ -99,7 +99,7 @@ class ButcherTableau:
         everything = [x for row in A_vals for x in row] + b_vals + (c_vals or []) + (bh_vals or [])
         exact = all(is_exact(x) for x in everything)
         if exact:
-            row_sums = [sp.expand(sp.Add(*row)) for row in A_vals]
+            row_sums = [_exact_sum(row) for row in A_vals]
             if c_vals is None:
                 c_vals = row_sums
             ex = ExactTableau(
@@ -129,7 +129,7 @@ class ButcherTableau:
         if c_given:
             rs = A_f.sum(axis=1)
             if self.exact is not None:
-                mism = [i for i in range(s) if sp.simplify(sum(self.exact.A[i], sp.Integer(0)) - self.exact.c[i]) != 0]
+                mism = [i for i in range(s) if not _exact_zero(_exact_sum(self.exact.A[i]) - self.exact.c[i])]
             else:
                 scale = np.maximum(1.0, np.abs(A_f).sum(axis=1))
                 mism = list(np.nonzero(np.abs(rs - c_f) > _ROW_SUM_RTOL * scale)[0])
@@ -358,3 +358,13 @@ def _as_vector(value: Any, nm: str, s: int, label: str) -> list[Any]:
     if len(value) != s:
         raise TableauError(f"{label}: {nm} has {len(value)} entries but A is {s}x{s}")
     return [parse_entry(x, f"{label}: {nm}[{i}]") for i, x in enumerate(value)]
+
+
+def _exact_sum(values: Sequence[sp.Expr]) -> sp.Expr:
+    """Sum of exact numbers; rationals are added directly (``sp.expand`` only for surds)."""
+    total = sp.Add(*values)
+    return total if total.is_Rational else sp.expand(total)
+
+
+def _exact_zero(x: sp.Expr) -> bool:
+    return x == 0 or (not x.is_Rational and sp.simplify(x) == 0)

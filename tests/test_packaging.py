@@ -56,3 +56,52 @@ def test_no_exported_name_is_also_a_submodule_name():
 
     submodules = {m.name for m in pkgutil.iter_modules(analysis.__path__)}
     assert not submodules & set(analysis.__all__)
+
+
+# torch is blocked from import the way a missing package is: sys.modules["torch"] = None
+_NO_TORCH = "import sys; sys.modules['torch'] = None; "
+
+
+def _without_torch(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _NO_TORCH + code], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_the_checker_works_without_torch_installed(tmp_path):
+    """README: the checker stands alone. check (text, --json, --report), methods and the
+    analysis API must not import torch."""
+    (tmp_path / "t.json").write_text('{"A": [[0, 0], ["2/3", 0]], "b": ["1/4", "3/4"]}')
+    code = ("import json, io, contextlib; from algodiscover.cli import main\n"
+            "for argv in (['check', 'RK4', '--json'], ['check', 't.json'], ['methods'],\n"
+            "             ['check', 'GaussLegendre2', '--report', 'gl2.html']):\n"
+            "    buf = io.StringIO()\n"
+            "    with contextlib.redirect_stdout(buf):\n"
+            "        assert main(argv) == 0, argv\n"
+            "    if argv[-1] == '--json':\n"
+            "        assert json.loads(buf.getvalue())['order'] == 4\n"
+            "from algodiscover.analysis import analyze_tableau, get_method, check_order\n"
+            "assert check_order(get_method('Ralston2')).order == 2\n"
+            "print('ok', 'torch' in sys.modules and sys.modules['torch'] is not None)")
+    r = _without_torch(code, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.split() == ["ok", "False"]
+    assert (tmp_path / "gl2.html").stat().st_size > 1000
+
+
+def test_training_without_torch_says_so_in_one_line(tmp_path):
+    r = _without_torch("from algodiscover.cli import main; sys.exit(main(['discover', '--out', 'x', '--quiet']))", tmp_path)
+    assert r.returncode == 2, r.stderr[-2000:]
+    assert r.stderr.strip().count("\n") == 0 and "torch" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_help_and_version_load_no_numerical_library(tmp_path):
+    code = ("import contextlib, io; from algodiscover.cli import main\n"
+            "for argv in (['--help'], ['--version'], ['check', '--help'], ['sweep', '--help']):\n"
+            "    with contextlib.redirect_stdout(io.StringIO()):\n"
+            "        try:\n"
+            "            main(argv)\n"
+            "        except SystemExit as exc:\n"
+            "            assert exc.code == 0, argv\n"
+            "print(sorted(m for m in ('numpy', 'scipy', 'sympy', 'matplotlib', 'torch') if sys.modules.get(m) is not None))")
+    r = _without_torch(code, tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "[]"
