@@ -38,6 +38,7 @@ from typing import Any, Mapping
 
 from .errors import InputError
 from .model import CONSISTENCY_MODES
+from .options import resolve_options
 from .training import TrainConfig
 
 if sys.version_info >= (3, 11):
@@ -48,6 +49,7 @@ else:  # pragma: no cover
 __all__ = ["ModelConfig", "RunConfig", "load_config", "DEFAULT_CONFIG", "PROBLEM_CLASSES"]
 
 PROBLEM_CLASSES = ("ode", "linear", "nonlinear")
+MAX_SEED = 2**63 - 1
 _TOP_KEYS = {"name", "seed", "problem", "model", "train", "family", *PROBLEM_CLASSES}
 
 
@@ -90,10 +92,16 @@ class RunConfig:
     def __post_init__(self) -> None:
         if self.problem_class not in PROBLEM_CLASSES:
             raise InputError(f"problem class must be one of {', '.join(PROBLEM_CLASSES)}, got {self.problem_class!r}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
-            raise InputError(f"seed must be an integer >= 0, got {self.seed!r}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise InputError(f"seed must be an integer >= 0 and < 2**63, got {self.seed!r}")
+        if self.name is not None:
+            check_run_name(self.name)
+        if not isinstance(self.family, str) or not self.family:
+            raise InputError(f"problem.family must be a non-empty string, got {self.family!r}")
         if self.family == "custom" and not self.custom_family:
             raise InputError("problem.family = 'custom' needs a [family] table")
+        # Every RunConfig holds its class options fully resolved (defaults filled in).
+        object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
     @property
     def run_name(self) -> str:
@@ -155,6 +163,15 @@ class RunConfig:
         return replace(cfg, **top) if top else cfg
 
 
+def check_run_name(name: Any) -> str:
+    """A run name becomes a directory name under ``./runs``: no path separators, no
+    leading dot, printable, at most 100 characters."""
+    if (not isinstance(name, str) or not name or len(name) > 100 or name.startswith(".")
+            or any(ch in name for ch in "/\\") or not name.isprintable()):
+        raise InputError(f"run name must be a plain directory name (no '/', '\\', leading '.', at most 100 characters), got {name!r}")
+    return name
+
+
 def parse_range(value: Any, where: str) -> tuple[float, float]:
     """A ``[low, high]`` pair of finite numbers with ``low <= high`` (config ranges)."""
     if not isinstance(value, (list, tuple)) or len(value) != 2 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
@@ -214,8 +231,6 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "config") -> RunC
         raise InputError(f"{source}: a [family] table needs problem.family = \"custom\"")
     seed = data.get("seed", 0)
     name = data.get("name")
-    if name is not None and (not isinstance(name, str) or not name or "/" in name):
-        raise InputError(f"{source}: name must be a non-empty string without '/'")
     try:
         return RunConfig(pclass, family, seed, name, model, train, options, custom)
     except InputError as exc:

@@ -45,7 +45,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -67,7 +67,8 @@ from .analysis.krylov import (
 )
 
 from .errors import InputError
-from .linear_families import FAMILY_DESCRIPTIONS, FAMILY_PARAMETERS, LinearFamily, LinearProblems, make_family
+from .options import OBJECTIVES, LinearTrainingConfig
+from .linear_families import FAMILY_DESCRIPTIONS, LinearFamily, LinearProblems, make_family
 from .model import R2N2
 
 __all__ = [
@@ -91,130 +92,9 @@ __all__ = [
 ]
 
 Tensor = torch.Tensor
-OBJECTIVES = ("residual", "minimax", "spectral")
-_FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
 
 
 # ----------------------------------------------------------------------------- configuration
-@dataclass(frozen=True)
-class LinearTrainingConfig:
-    """The ``[linear]`` section.
-
-    samples : training systems (matrices for ``spd``, right-hand sides otherwise)
-    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
-    weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
-    weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
-    h : ``"learned"`` or a fixed positive number
-    h_init : starting h when h is learned (default ``1 / max |lambda|`` over the family's
-        spectrum, so the random initial iteration is stable)
-    minimax_outer : outer iterations M of the minimax objective
-    temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
-    grid : points on the spectral interval for the spectral objective
-    heldout : held-out systems in the measured comparison; ``tol`` its target relative
-        residual; ``max_matvecs`` its budget per method and system
-    size, interval, endpoints, peclet, path, matrix_seed : family parameters (see
-        :mod:`algodiscover.linear_families`); only those of the chosen family may be given
-    """
-
-    samples: int = 256
-    objective: str = "residual"
-    weight_base: float = 4.0
-    weights: tuple[float, ...] | None = None
-    h: str | float = "learned"
-    h_init: float | None = None
-    minimax_outer: int = 16
-    temperature: float = 200.0
-    grid: int = 512
-    heldout: int = 8
-    tol: float = 1e-10
-    max_matvecs: int = 20_000
-    size: int | None = None
-    interval: tuple[float, float] | None = None
-    endpoints: bool | None = None
-    peclet: float | None = None
-    path: str | None = None
-    matrix_seed: int | None = None
-
-    def __post_init__(self) -> None:
-        def posint(key: str, lo: int = 1, hi: int = 10**7) -> None:
-            v = getattr(self, key)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise InputError(f"linear.{key} must be an integer in {lo}..{hi}, got {v!r}")
-
-        def posnum(key: str, allow_none: bool = False) -> None:
-            v = getattr(self, key)
-            if v is None and allow_none:
-                return
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
-                raise InputError(f"linear.{key} must be a positive number, got {v!r}")
-
-        posint("samples", 1, 100_000)
-        if self.objective not in OBJECTIVES:
-            raise InputError(f"linear.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
-        posnum("weight_base")
-        if self.weights is not None:
-            w = self.weights
-            if (not isinstance(w, (list, tuple)) or not w
-                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in w)
-                    or not any(v > 0 for v in w)):
-                raise InputError(f"linear.weights must be a non-empty list of numbers >= 0 (not all 0), got {w!r}")
-            object.__setattr__(self, "weights", tuple(float(v) for v in w))
-        if isinstance(self.h, str):
-            if self.h != "learned":
-                raise InputError(f"linear.h must be \"learned\" or a positive number, got {self.h!r}")
-        else:
-            posnum("h")
-        posnum("h_init", allow_none=True)
-        posint("minimax_outer", 1, 1000)
-        posnum("temperature")
-        posint("grid", 2, 1_000_000)
-        posint("heldout", 1, 10_000)
-        posnum("tol")
-        if self.tol >= 1:
-            raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
-        posint("max_matvecs", 1, 10**9)
-        if self.interval is not None:
-            if not isinstance(self.interval, (list, tuple)):
-                raise InputError(f"linear.interval must be [low, high], got {self.interval!r}")
-            object.__setattr__(self, "interval", tuple(self.interval))
-        if self.path is not None and not isinstance(self.path, str):
-            raise InputError(f"linear.path must be a string, got {self.path!r}")
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "LinearTrainingConfig":
-        """Validate the raw ``[linear]`` table (unknown keys are named)."""
-        if not isinstance(options, dict):
-            raise InputError("[linear] must be a table")
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise InputError(f"unknown key linear.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-        return cls(**options)
-
-    @property
-    def learn_h(self) -> bool:
-        return self.h == "learned"
-
-    def family_kwargs(self, family: str) -> dict[str, Any]:
-        """The family parameters that were given, checked against what ``family`` reads."""
-        given = {k: getattr(self, k) for k in _FAMILY_KEYS if getattr(self, k) is not None}
-        if family in FAMILY_PARAMETERS:
-            reads = FAMILY_PARAMETERS[family]
-            bad = sorted(set(given) - set(reads))
-            if bad:
-                raise InputError(f"linear.{bad[0]} does not apply to family {family!r} (it reads: {', '.join(reads)})")
-        if "interval" in given:
-            given["interval"] = list(given["interval"])
-        return given
-
-    def to_json(self) -> dict[str, Any]:
-        d = asdict(self)
-        for k in ("weights", "interval"):
-            if d[k] is not None:
-                d[k] = list(d[k])
-        return d
-
-
 def family_for(name: str, opts: LinearTrainingConfig) -> LinearFamily:
     """The family ``name`` built from the options' family parameters."""
     if name not in FAMILY_DESCRIPTIONS:

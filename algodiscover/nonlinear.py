@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -40,6 +39,7 @@ from .analysis import analyze_tableau
 from .analysis.krylov import Spectrum, convergence_factor, polynomial_coefficients
 
 from .errors import InputError
+from .options import MODES, NonlinearTrainingConfig
 from .linear import LinearR2N2, PolynomialSolver, SolveResult
 from .model import R2N2
 from .nonlinear_families import NONLINEAR_FAMILIES, NonlinearFamily, NonlinearProblems, get_nonlinear_family, nonlinear_family_from_config
@@ -56,65 +56,7 @@ __all__ = [
 ]
 
 Tensor = torch.Tensor
-MODES = ("derivative-free", "newton-krylov")
 _NEWTON_INSTANCES = 10  # plain Newton (dense finite-difference Jacobian) runs on the first 10 instances only
-
-
-@dataclass(frozen=True)
-class NonlinearTrainingConfig:
-    """The ``[nonlinear]`` section.
-
-    mode : ``"derivative-free"`` or ``"newton-krylov"``
-    samples : training problems (starting points and parameters)
-    size : problem size (m nodes, or n for the n x n Bratu grid); family default if unset
-    weight_base : loss weights ``weight_base^k``
-    h_init : starting h (default 1 for derivative-free and the inner solver)
-    inner_outer : inner R2N2 iterations per Newton step (newton-krylov)
-    safeguard_rate : accept a step only if the residual norm drops below this factor
-    max_backtracks : step halvings before a rejected step is taken anyway
-    heldout : held-out instances per setting in the comparison; ``tol`` the target
-        ``||F||_2``; ``max_evaluations`` the budget per instance
-    """
-
-    mode: str = "derivative-free"
-    samples: int = 128
-    size: int | None = None
-    weight_base: float = 4.0
-    h_init: float | None = None
-    inner_outer: int = 1
-    safeguard_rate: float = 1.0
-    max_backtracks: int = 4
-    heldout: int = 100
-    tol: float = 1e-10
-    max_evaluations: int = 2000
-
-    def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        for key, lo, hi in (("samples", 1, 100_000), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
-                            ("max_evaluations", 1, 10**7)):
-            v = getattr(self, key)
-            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
-                raise InputError(f"nonlinear.{key} must be an integer in {lo}..{hi}, got {v!r}")
-        for key in ("weight_base", "safeguard_rate", "tol"):
-            v = getattr(self, key)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
-                raise InputError(f"nonlinear.{key} must be a positive number, got {v!r}")
-        if self.h_init is not None and not (isinstance(self.h_init, (int, float)) and math.isfinite(self.h_init) and self.h_init > 0):
-            raise InputError(f"nonlinear.h_init must be a positive number, got {self.h_init!r}")
-        if self.size is not None and (not isinstance(self.size, int) or isinstance(self.size, bool)):
-            raise InputError(f"nonlinear.size must be an integer, got {self.size!r}")
-
-    @classmethod
-    def from_options(cls, options: dict[str, Any]) -> "NonlinearTrainingConfig":
-        allowed = set(cls.__dataclass_fields__)
-        unknown = sorted(set(options) - allowed)
-        if unknown:
-            raise InputError(f"unknown key nonlinear.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
-        return cls(**options)
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 # ----------------------------------------------------------------------------- models

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,52 +24,12 @@ import torch
 from .analysis import ButcherTableau, OdeSamples, atomic_path, get_method, personalised_conditions, rk_step
 
 from .errors import InputError
+from .options import OdeTrainingConfig
 from .model import R2N2, tree_residuals
 from .ode_families import OdeFamily
 
 __all__ = ["OdeTrainingConfig", "OdeData", "make_ode_data", "ode_loss", "tableau_solver", "cache_dir"]
 
-NORMALISATIONS = ("none", "reference")
-TAYLOR_MODES = ("general", "family")
-
-
-@dataclass(frozen=True)
-class OdeTrainingConfig:
-    """What the ODE loss looks at.
-
-    samples : number of training problems
-    normalise : ``"reference"`` divides each sample's squared error by that of
-        ``reference_method`` (so small and large steps weigh alike); ``"none"`` uses the
-        plain mean squared error divided by its value for the reference method
-    reference_method : catalogue name used for normalisation (default forward Euler)
-    taylor_order : 0 for none, else the order p targeted by the regulariser
-    taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
-        order conditions up to p)
-    taylor_weight : weight of the regulariser
-    """
-
-    samples: int = 512
-    normalise: str = "reference"
-    reference_method: str = "Euler"
-    taylor_order: int = 0
-    taylor_mode: str = "general"
-    taylor_weight: float = 100.0
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.samples, int) or self.samples < 1:
-            raise InputError(f"ode.samples must be an integer >= 1, got {self.samples!r}")
-        if self.normalise not in NORMALISATIONS:
-            raise InputError(f"ode.normalise must be one of {', '.join(NORMALISATIONS)}, got {self.normalise!r}")
-        if self.taylor_mode not in TAYLOR_MODES:
-            raise InputError(f"ode.taylor_mode must be one of {', '.join(TAYLOR_MODES)}, got {self.taylor_mode!r}")
-        if not isinstance(self.taylor_order, int) or not 0 <= self.taylor_order <= 8:
-            raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
-        if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
-            raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
-        get_method(self.reference_method)  # raises a clear error for unknown names
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def cache_dir() -> Path:

@@ -1,0 +1,265 @@
+"""The options of each problem class: the ``[ode]``, ``[linear]`` and ``[nonlinear]`` sections.
+
+Frozen dataclasses that validate a run configuration's class section and fill in its
+defaults, so that a :class:`~algodiscover.config.RunConfig` always holds the fully resolved
+options (what ``config.toml`` saves and the report shows). Torch-free: parsing a
+configuration or a sweep spec does not load torch. :data:`OPTIONS` maps each problem class
+to its dataclass.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .errors import InputError
+
+__all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig", "OPTIONS", "resolve_options",
+           "NORMALISATIONS", "TAYLOR_MODES", "OBJECTIVES", "MODES"]
+
+NORMALISATIONS = ("none", "reference")
+TAYLOR_MODES = ("general", "family")
+OBJECTIVES = ("residual", "minimax", "spectral")
+MODES = ("derivative-free", "newton-krylov")
+_FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
+
+
+@dataclass(frozen=True)
+class OdeTrainingConfig:
+    """What the ODE loss looks at.
+
+    samples : number of training problems
+    normalise : ``"reference"`` divides each sample's squared error by that of
+        ``reference_method`` (so small and large steps weigh alike); ``"none"`` uses the
+        plain mean squared error divided by its value for the reference method
+    reference_method : catalogue name used for normalisation (default forward Euler)
+    taylor_order : 0 for none, else the order p targeted by the regulariser
+    taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
+        order conditions up to p)
+    taylor_weight : weight of the regulariser
+    """
+
+    samples: int = 512
+    normalise: str = "reference"
+    reference_method: str = "Euler"
+    taylor_order: int = 0
+    taylor_mode: str = "general"
+    taylor_weight: float = 100.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.samples, int) or self.samples < 1:
+            raise InputError(f"ode.samples must be an integer >= 1, got {self.samples!r}")
+        if self.normalise not in NORMALISATIONS:
+            raise InputError(f"ode.normalise must be one of {', '.join(NORMALISATIONS)}, got {self.normalise!r}")
+        if self.taylor_mode not in TAYLOR_MODES:
+            raise InputError(f"ode.taylor_mode must be one of {', '.join(TAYLOR_MODES)}, got {self.taylor_mode!r}")
+        if not isinstance(self.taylor_order, int) or not 0 <= self.taylor_order <= 8:
+            raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
+        if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
+            raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
+        from .analysis import get_method
+
+        get_method(self.reference_method)  # raises a clear error for unknown names
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LinearTrainingConfig:
+    """The ``[linear]`` section.
+
+    samples : training systems (matrices for ``spd``, right-hand sides otherwise)
+    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
+    weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
+    weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
+    h : ``"learned"`` or a fixed positive number
+    h_init : starting h when h is learned (default ``1 / max |lambda|`` over the family's
+        spectrum, so the random initial iteration is stable)
+    minimax_outer : outer iterations M of the minimax objective
+    temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
+    grid : points on the spectral interval for the spectral objective
+    heldout : held-out systems in the measured comparison; ``tol`` its target relative
+        residual; ``max_matvecs`` its budget per method and system
+    size, interval, endpoints, peclet, path, matrix_seed : family parameters (see
+        :mod:`algodiscover.linear_families`); only those of the chosen family may be given
+    """
+
+    samples: int = 256
+    objective: str = "residual"
+    weight_base: float = 4.0
+    weights: tuple[float, ...] | None = None
+    h: str | float = "learned"
+    h_init: float | None = None
+    minimax_outer: int = 16
+    temperature: float = 200.0
+    grid: int = 512
+    heldout: int = 8
+    tol: float = 1e-10
+    max_matvecs: int = 20_000
+    size: int | None = None
+    interval: tuple[float, float] | None = None
+    endpoints: bool | None = None
+    peclet: float | None = None
+    path: str | None = None
+    matrix_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        def posint(key: str, lo: int = 1, hi: int = 10**7) -> None:
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise InputError(f"linear.{key} must be an integer in {lo}..{hi}, got {v!r}")
+
+        def posnum(key: str, allow_none: bool = False) -> None:
+            v = getattr(self, key)
+            if v is None and allow_none:
+                return
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
+                raise InputError(f"linear.{key} must be a positive number, got {v!r}")
+
+        posint("samples", 1, 100_000)
+        if self.objective not in OBJECTIVES:
+            raise InputError(f"linear.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
+        posnum("weight_base")
+        if self.weights is not None:
+            w = self.weights
+            if (not isinstance(w, (list, tuple)) or not w
+                    or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0 for v in w)
+                    or not any(v > 0 for v in w)):
+                raise InputError(f"linear.weights must be a non-empty list of numbers >= 0 (not all 0), got {w!r}")
+            object.__setattr__(self, "weights", tuple(float(v) for v in w))
+        if isinstance(self.h, str):
+            if self.h != "learned":
+                raise InputError(f"linear.h must be \"learned\" or a positive number, got {self.h!r}")
+        else:
+            posnum("h")
+        posnum("h_init", allow_none=True)
+        posint("minimax_outer", 1, 1000)
+        posnum("temperature")
+        posint("grid", 2, 1_000_000)
+        posint("heldout", 1, 10_000)
+        posnum("tol")
+        if self.tol >= 1:
+            raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
+        posint("max_matvecs", 1, 10**9)
+        if self.interval is not None:
+            if not isinstance(self.interval, (list, tuple)):
+                raise InputError(f"linear.interval must be [low, high], got {self.interval!r}")
+            object.__setattr__(self, "interval", tuple(self.interval))
+        if self.path is not None and not isinstance(self.path, str):
+            raise InputError(f"linear.path must be a string, got {self.path!r}")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "LinearTrainingConfig":
+        """Validate the raw ``[linear]`` table (unknown keys are named)."""
+        if not isinstance(options, dict):
+            raise InputError("[linear] must be a table")
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise InputError(f"unknown key linear.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return cls(**options)
+
+    @property
+    def learn_h(self) -> bool:
+        return self.h == "learned"
+
+    def family_kwargs(self, family: str) -> dict[str, Any]:
+        """The family parameters that were given, checked against what ``family`` reads."""
+        given = {k: getattr(self, k) for k in _FAMILY_KEYS if getattr(self, k) is not None}
+        from .linear_families import FAMILY_PARAMETERS
+
+        if family in FAMILY_PARAMETERS:
+            reads = FAMILY_PARAMETERS[family]
+            bad = sorted(set(given) - set(reads))
+            if bad:
+                raise InputError(f"linear.{bad[0]} does not apply to family {family!r} (it reads: {', '.join(reads)})")
+        if "interval" in given:
+            given["interval"] = list(given["interval"])
+        return given
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("weights", "interval"):
+            if d[k] is not None:
+                d[k] = list(d[k])
+        return d
+
+
+@dataclass(frozen=True)
+class NonlinearTrainingConfig:
+    """The ``[nonlinear]`` section.
+
+    mode : ``"derivative-free"`` or ``"newton-krylov"``
+    samples : training problems (starting points and parameters)
+    size : problem size (m nodes, or n for the n x n Bratu grid); family default if unset
+    weight_base : loss weights ``weight_base^k``
+    h_init : starting h (default 1 for derivative-free and the inner solver)
+    inner_outer : inner R2N2 iterations per Newton step (newton-krylov)
+    safeguard_rate : accept a step only if the residual norm drops below this factor
+    max_backtracks : step halvings before a rejected step is taken anyway
+    heldout : held-out instances per setting in the comparison; ``tol`` the target
+        ``||F||_2``; ``max_evaluations`` the budget per instance
+    """
+
+    mode: str = "derivative-free"
+    samples: int = 128
+    size: int | None = None
+    weight_base: float = 4.0
+    h_init: float | None = None
+    inner_outer: int = 1
+    safeguard_rate: float = 1.0
+    max_backtracks: int = 4
+    heldout: int = 100
+    tol: float = 1e-10
+    max_evaluations: int = 2000
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        for key, lo, hi in (("samples", 1, 100_000), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
+                            ("max_evaluations", 1, 10**7)):
+            v = getattr(self, key)
+            if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+                raise InputError(f"nonlinear.{key} must be an integer in {lo}..{hi}, got {v!r}")
+        for key in ("weight_base", "safeguard_rate", "tol"):
+            v = getattr(self, key)
+            if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
+                raise InputError(f"nonlinear.{key} must be a positive number, got {v!r}")
+        if self.h_init is not None and not (isinstance(self.h_init, (int, float)) and math.isfinite(self.h_init) and self.h_init > 0):
+            raise InputError(f"nonlinear.h_init must be a positive number, got {self.h_init!r}")
+        if self.size is not None and (not isinstance(self.size, int) or isinstance(self.size, bool)):
+            raise InputError(f"nonlinear.size must be an integer, got {self.size!r}")
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> "NonlinearTrainingConfig":
+        allowed = set(cls.__dataclass_fields__)
+        unknown = sorted(set(options) - allowed)
+        if unknown:
+            raise InputError(f"unknown key nonlinear.{unknown[0]!r} (allowed: {', '.join(sorted(allowed))})")
+        return cls(**options)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: The options dataclass of each problem class.
+OPTIONS = {"ode": OdeTrainingConfig, "linear": LinearTrainingConfig, "nonlinear": NonlinearTrainingConfig}
+
+
+def resolve_options(problem_class: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The class section with every default filled in, as plain JSON/TOML values (keys whose
+    value is None, i.e. "not set", are left out). Unknown keys and bad values raise
+    :class:`InputError` naming the key."""
+    cls = OPTIONS[problem_class]
+    if not isinstance(options, dict):
+        raise InputError(f"[{problem_class}] must be a table")
+    unknown = sorted(set(options) - set(cls.__dataclass_fields__))
+    if unknown:
+        raise InputError(f"unknown key {problem_class}.{unknown[0]!r} (allowed: {', '.join(sorted(cls.__dataclass_fields__))})")
+    try:
+        resolved = cls(**options)
+    except TypeError as exc:
+        raise InputError(f"[{problem_class}] {exc}") from None
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(resolved).items() if v is not None}
