@@ -69,6 +69,9 @@ class LearnedAlgorithm:
     training: dict[str, Any]
     versions: dict[str, str] = field(default_factory=package_versions)
     timing: dict[str, float] = field(default_factory=dict)
+    #: "verified" (built here, or loaded from a file whose content hash matched), "missing"
+    #: or "mismatch" (loaded from a file without a hash, or with a wrong one); not content.
+    integrity: str = field(default="verified", compare=False)
 
     # ----------------------------------------------------------------- views
     @property
@@ -129,10 +132,14 @@ class LearnedAlgorithm:
         return p
 
     @classmethod
-    def load(cls, path: str | Path, verify: bool = True) -> "LearnedAlgorithm":
-        """Load ``algorithm.json``; a missing file, bad JSON, missing keys, non-finite
-        weights or (with ``verify``) a content hash that does not match raise
-        :class:`InputError` naming the file."""
+    def load(cls, path: str | Path, strict: bool = False) -> "LearnedAlgorithm":
+        """Load ``algorithm.json``; a missing file, bad JSON, missing keys or non-finite
+        weights raise :class:`InputError` naming the file.
+
+        A content hash that is missing or does not match the contents (an edited or
+        corrupt file) gives an :class:`~algodiscover.errors.AlgodiscoverWarning` and sets
+        :attr:`integrity` (``"missing"``/``"mismatch"``); with ``strict`` it raises.
+        """
         p = Path(path)
         if not p.exists():
             raise InputError(f"{p}: no such file (expected an algorithm.json written by 'algodiscover train' or 'discover')")
@@ -144,6 +151,8 @@ class LearnedAlgorithm:
             raise InputError(f"{p}: malformed JSON at line {exc.lineno}: {exc.msg}") from None
         except ValueError as exc:
             raise InputError(f"{p}: {exc}") from None
+        except RecursionError:
+            raise InputError(f"{p}: JSON nested too deeply") from None
         if not isinstance(data, dict):
             raise InputError(f"{p}: expected a JSON object")
         if data.get("format") != ALGORITHM_FORMAT:
@@ -151,12 +160,21 @@ class LearnedAlgorithm:
         missing = [k for k in ("kind", "problem", "structure", "weights", "config", "seed", "training") if k not in data]
         if missing:
             raise InputError(f"{p}: missing key {missing[0]!r}")
-        if verify and "content_hash" in data and data["content_hash"] != content_hash(data):
-            raise InputError(f"{p}: content hash does not match its contents (file edited or corrupt)")
+        integrity = _integrity(data, p)
+        if integrity != "verified":
+            what = ("has no content hash" if integrity == "missing"
+                    else "content hash does not match its contents (file edited or corrupt)")
+            if strict:
+                raise InputError(f"{p}: {what}; refused (--strict)")
+            import warnings
+
+            from .errors import AlgodiscoverWarning
+
+            warnings.warn(f"{p}: {what}; results computed from it are marked unverified", AlgodiscoverWarning, stacklevel=2)
         alg = cls(
             kind=data["kind"], problem=data["problem"], structure=data["structure"], weights=data["weights"],
             config=data["config"], seed=int(data["seed"]), training=data["training"],
-            versions=data.get("versions", {}), timing=data.get("timing", {}),
+            versions=data.get("versions", {}), timing=data.get("timing", {}), integrity=integrity,
         )
         alg._validate(str(p))
         return alg
@@ -178,3 +196,13 @@ class LearnedAlgorithm:
 
 def _reject(name: str) -> float:
     raise ValueError(f"{name} is not a finite number")
+
+
+def _integrity(data: dict[str, Any], path: Path) -> str:
+    recorded = data.get("content_hash")
+    if not isinstance(recorded, str):
+        return "missing"
+    try:
+        return "verified" if recorded == content_hash(data) else "mismatch"
+    except (TypeError, ValueError):  # not hashable as canonical JSON (e.g. NaN in a field)
+        return "mismatch"

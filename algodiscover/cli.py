@@ -1,60 +1,123 @@
 """The ``algodiscover`` command line.
 
-Every command reports bad input as one line on stderr, ``algodiscover: error: ...``, and
-exits with code 2. Heavy imports (torch) happen only in the commands that train.
+Conventions shared by every command:
+
+* ``--json``: machine output on stdout (one JSON document, nothing else there);
+* ``--quiet``: no progress bars or file lists, only the result;
+* ``--out DIR``: the directory a command writes its files into (a run directory for
+  ``discover``, ``train``, ``analyze`` and ``report``; the report and ``analysis.json`` of a
+  checked tableau for ``check``; the sweep directory for ``sweep``);
+* ``--format html,tex,pdf``: which reports to write into ``--out``;
+* exit codes: 0 done, 1 the run itself failed (diverged training, a learned method worse
+  than the simplest classical one), 2 bad input (one line on stderr, ``algodiscover: error:
+  ...``, naming the input), 130 interrupted.
+
+Heavy imports happen only in the commands that need them: ``--help`` loads no numerical
+library, and ``check``/``methods`` never load torch.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from .analysis.errors import AnalysisInputError
-from .cliargs import EXIT_BAD_INPUT, Parser, nonneg_float, nonneg_int, parse_formats, positive_int
+from .cliargs import (
+    EXIT_BAD_INPUT,
+    EXIT_BROKEN_PIPE,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    Parser,
+    add_output_options,
+    nonneg_float,
+    nonneg_int,
+    parse_formats,
+    positive_int,
+)
+
+_EXAMPLES = {
+    "check": """examples:
+  algodiscover check RK4                      a catalogue method (see 'algodiscover methods')
+  algodiscover check my_tableau.json --max-order 8 --json
+  algodiscover check GaussLegendre3 --out gl3 --format html,pdf""",
+    "discover": """examples:
+  algodiscover discover                       the built-in example: 2 stages on y' = -a y^2
+  algodiscover discover ode --family vanderpol --stages 4 --out runs/vdp4
+  algodiscover discover linear --family spd --stages 4 --outer 3
+  algodiscover discover --config runs/ode-square-2/config.toml   reproduce a run""",
+    "train": """examples:
+  algodiscover train ode --family vanderpol --stages 4 --out runs/vdp4
+  algodiscover analyze runs/vdp4 && algodiscover report runs/vdp4""",
+    "analyze": """examples:
+  algodiscover analyze runs/vdp4              writes runs/vdp4/analysis.json
+  algodiscover analyze received/algorithm.json --out checked --format html --strict""",
+    "report": """examples:
+  algodiscover report runs/ode-square-2 --format html,tex,pdf""",
+    "families": "example:\n  algodiscover families --json",
+    "methods": "example:\n  algodiscover methods --quiet        one name per line",
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
-    p = Parser(prog="algodiscover", description="Learn iterative numerical algorithms with R2N2 and distil them into exact, verified methods.")
+    p = Parser(prog="algodiscover", description="Learn iterative numerical algorithms with R2N2 and distil them into exact, verified methods.",
+               epilog="Run 'algodiscover COMMAND --help' for the options and an example of each command.")
     p.add_argument("--version", action="version", version=f"algodiscover {_version()}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
 
-    c = sub.add_parser("check", help="order conditions, exact order, stability and identity of a Butcher tableau")
+    c = sub.add_parser("check", help="order conditions, exact order, stability and identity of a Butcher tableau",
+                       description="Check the order conditions of any Runge-Kutta tableau, exactly where its entries are exact.",
+                       epilog=_EXAMPLES["check"])
     c.add_argument("tableau", help="tableau JSON file {\"A\": [[..]], \"b\": [..], \"c\": [..]?, \"name\": ?}, or a catalogue name such as RK4")
-    c.add_argument("--max-order", type=positive_int, default=None, help="highest order tested (default: until the first failure, at most 20)")
-    c.add_argument("--tol", type=nonneg_float, default=None, help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
-    c.add_argument("--json", action="store_true", help="print JSON instead of text")
-    c.add_argument("--report", metavar="FILE", default=None, help="also write a report (.html, .tex or .pdf)")
+    c.add_argument("--max-order", type=positive_int, default=None,
+                   help="report every order 1..P, also past the first failure (default: stop at the first failure, at most 20)")
+    c.add_argument("--tol", type=nonneg_float, default=None,
+                   help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
+    add_output_options(c, "print the analysis as JSON instead of text", "print one line: order, exact order, stage order, identity")
+    c.add_argument("--out", metavar="DIR", help="also write DIR/analysis.json and the reports of --format into DIR")
+    c.add_argument("--format", default=None, help="reports written into --out: html,tex,pdf or none (default: html,tex)")
+    c.add_argument("--report", metavar="FILE", default=None, help="also write one report FILE (.html, .tex or .pdf)")
 
     for name, helptext in (("discover", "train + distil + analyse + report (no arguments: the built-in example)"),
-                           ("train", "train only: writes algorithm.json")):
-        d = sub.add_parser(name, help=helptext)
+                           ("train", "train only: writes algorithm.json and config.toml")):
+        d = sub.add_parser(name, help=helptext, description=helptext[0].upper() + helptext[1:] + ".", epilog=_EXAMPLES[name])
         d.add_argument("problem_class", nargs="?", choices=("ode", "linear", "nonlinear"), help="problem class (default ode, or the config's)")
         d.add_argument("--family", help="problem family (see 'algodiscover families')")
         d.add_argument("--stages", type=positive_int, help="inner evaluations n")
         d.add_argument("--outer", type=positive_int, help="outer iterations K")
         d.add_argument("--seed", type=nonneg_int, help="random seed (default 0)")
-        d.add_argument("--out", metavar="DIR", help="output directory (default ./runs/<name>)")
         d.add_argument("--config", metavar="FILE.toml", help="run configuration (see README)")
         d.add_argument("--name", help="run name (default <class>-<family>-<stages>)")
+        d.add_argument("--out", metavar="DIR", help="run directory to write (default ./runs/<name>)")
+        d.add_argument("--force", action="store_true", help="replace a different run already in --out")
         d.add_argument("--resume", action="store_true", help="continue an interrupted training from its checkpoint")
-        d.add_argument("--quiet", action="store_true", help="no progress bars")
+        add_output_options(d, "print what was written (and the analysis) as JSON")
         if name == "discover":
-            d.add_argument("--format", default="html,tex", help="report formats: html,tex,pdf or none (default html,tex)")
+            d.add_argument("--format", default="html,tex", help="report formats: html,tex,pdf or none")
 
-    an = sub.add_parser("analyze", help="distil and analyse an algorithm.json")
-    an.add_argument("algorithm", help="path to algorithm.json")
-    an.add_argument("--json", action="store_true", help="print the analysis as JSON")
-    an.add_argument("--out", metavar="FILE", help="also write analysis.json here")
+    an = sub.add_parser("analyze", help="distil and analyse an algorithm.json (completes a train-only run)",
+                        description="Distil and analyse a learned algorithm; writes analysis.json beside it (or into --out).",
+                        epilog=_EXAMPLES["analyze"])
+    an.add_argument("algorithm", help="algorithm.json, or a run directory holding one")
+    an.add_argument("--out", metavar="DIR", help="run directory to write analysis.json into (default: the artefact's own directory)")
+    an.add_argument("--format", default="none", help="reports to write too: html,tex,pdf or none")
+    an.add_argument("--strict", action="store_true", help="refuse an algorithm.json whose content hash is missing or wrong")
+    add_output_options(an, "print the analysis as JSON")
 
-    rp = sub.add_parser("report", help="re-render the reports of a run directory")
+    rp = sub.add_parser("report", help="render the reports of a run directory",
+                        description="Render the reports of an analysed run directory.", epilog=_EXAMPLES["report"])
     rp.add_argument("run_dir")
-    rp.add_argument("--format", default="html,tex", help="html,tex,pdf (default html,tex)")
+    rp.add_argument("--out", metavar="DIR", help="directory to write the reports into (default: the run directory)")
+    rp.add_argument("--format", default="html,tex", help="html,tex,pdf")
+    rp.add_argument("--strict", action="store_true", help="refuse an algorithm.json whose content hash is missing or wrong")
+    add_output_options(rp, "print the files written as JSON")
 
-    sub.add_parser("families", help="list the built-in problem families")
-    sub.add_parser("methods", help="list the catalogue of classical Runge-Kutta methods")
+    fa = sub.add_parser("families", help="list the built-in problem families", epilog=_EXAMPLES["families"])
+    add_output_options(fa, "print the families as JSON", "print only the family names")
+    me = sub.add_parser("methods", help="list the catalogue of classical Runge-Kutta methods", epilog=_EXAMPLES["methods"])
+    add_output_options(me, "print the catalogue as JSON", "print only the method names")
     from .sweep import add_parser as add_sweep_parser  # light import: torch loads only when a sweep runs
 
     add_sweep_parser(sub)
@@ -67,120 +130,8 @@ def _version() -> str:
     return __version__
 
 
-# ---------------------------------------------------------------------------- check
-def _load_tableau_arg(text: str):
-    from .analysis import get_method, load_tableau
-
-    path = Path(text)
-    if path.exists() or text.endswith(".json") or "/" in text:
-        return load_tableau(path)
-    try:
-        return get_method(text)
-    except AnalysisInputError:
-        raise AnalysisInputError(f"{text}: no such file, and not a catalogue method name (see 'algodiscover methods')") from None
-
-
-_MAX_EXACT_WIDTH = 28
-
-
-def format_tableau(t, exact: bool = True) -> str:
-    """The tableau as text, with the usual c | A over b layout (floats when the exact
-    entries are too long to read, e.g. Prince-Dormand 8(7))."""
-    from .analysis import format_exact
-
-    s = t.stages
-    if exact and t.exact is not None and max(len(format_exact(x)) for x in t.exact.entries()) > _MAX_EXACT_WIDTH:
-        return format_tableau(t, exact=False) + "\n  (exact entries are too long to print here; 'check --json' lists them)"
-    if exact and t.exact is not None:
-        A = [[format_exact(x) for x in row] for row in t.exact.A]
-        b = [format_exact(x) for x in t.exact.b]
-        c = [format_exact(x) for x in t.exact.c]
-        bh = None if t.exact.b_hat is None else [format_exact(x) for x in t.exact.b_hat]
-    else:
-        A = [[repr(float(x)) for x in row] for row in t.A]
-        b = [repr(float(x)) for x in t.b]
-        c = [repr(float(x)) for x in t.c]
-        bh = None if t.b_hat is None else [repr(float(x)) for x in t.b_hat]
-    if t.is_explicit:
-        A = [[x if j < i else "" for j, x in enumerate(row)] for i, row in enumerate(A)]
-    cw = max(len(x) for x in c)
-    cols = [max([len(A[i][j]) for i in range(s)] + [len(b[j])] + ([len(bh[j])] if bh else [])) for j in range(s)]
-    lines = []
-    for i in range(s):
-        lines.append(f"  {c[i]:>{cw}} | " + "  ".join(f"{A[i][j]:<{cols[j]}}" for j in range(s)).rstrip())
-    lines.append("  " + "-" * cw + "-+-" + "-" * (sum(cols) + 2 * (s - 1)))
-    lines.append(f"  {'':>{cw}} | " + "  ".join(f"{b[j]:<{cols[j]}}" for j in range(s)).rstrip())
-    if bh:
-        lines.append(f"  {'':>{cw}} | " + "  ".join(f"{bh[j]:<{cols[j]}}" for j in range(s)).rstrip() + "   (embedded)")
-    return "\n".join(lines)
-
-
-def render_check_text(a) -> str:
-    from .analysis import count_trees
-
-    t = a.tableau
-    kind = "explicit" if t.is_explicit else ("diagonally implicit" if t.is_diagonally_implicit else "implicit")
-    data = "exact coefficients" if t.is_exact else "float64 coefficients"
-    out = [f"{a.name}  ({t.stages} stages, {kind}, {data})", "", format_tableau(t), ""]
-    arith = "exact arithmetic" if a.order.exact else f"float64, tol {a.order.tol:.3g}"
-    cap = " (reached the cap; may be higher)" if a.order.reached_cap else ""
-    out.append(f"order: {a.order.order}{cap}   [{arith}]")
-    out.append("  order  trees  max |Phi(t) - 1/gamma(t)|")
-    for n, r in sorted(a.order.max_residuals.items()):
-        mark = "ok" if n <= a.order.order else "FAILS"
-        out.append(f"  {n:>5}  {count_trees(n):>5}  {r:<12.3e} {mark}")
-    if not a.order.exact:
-        from .analysis import check_order
-
-        loose = check_order(t, max_order=a.order.cap, tol=1e-6).order
-        if loose > a.order.order:
-            out.append(f"  (within tol 1e-6 the floats meet the conditions of order {loose}; see --tol)")
-    if a.order.embedded_order is not None:
-        out.append(f"embedded weights b_hat: order {a.order.embedded_order}")
-    if a.rational is not None and not t.is_exact:
-        out += ["", "exact tableau (rationalised):" if a.distillation is None else f"distilled exact tableau ({a.distillation.target}, coefficients moved by at most {a.distillation.distance:.3g}):", format_tableau(a.rational)]
-    if a.exact_order is not None:
-        out.append(f"exact order: {a.exact_order.order}" + ("" if a.rational is t else "  (verified in exact arithmetic)"))
-    else:
-        out.append("exact order: none (no exact tableau found)")
-    out.append(f"stage order: {a.stage_order}")
-    if a.principal_error is not None:
-        p = a.exact_order.order if a.exact_order is not None else a.order.order
-        out.append(f"principal error norm A({p + 1}) = {a.principal_error:.4e}")
-    out.append(f"stability function R(z) = {a.stability.R_ascending}")
-    lo, hi = a.stability.real_interval[0], a.stability.imag_limit
-    real = "(-inf, 0]" if not math.isfinite(lo) else f"[{lo:.6g}, 0]"
-    imag = "the whole axis" if not math.isfinite(hi) else ("{0}" if hi == 0 else f"[-{hi:.6g}i, {hi:.6g}i]")
-    out.append(f"stability interval: real {real}, imaginary {imag}")
-    ident = a.identification
-    if ident.kind == "method":
-        out.append(f"identified as: {ident.name}")
-    elif ident.name:
-        closest = f"; closest catalogue method {ident.closest} (max coefficient difference {ident.distance:.3g})" if ident.closest else ""
-        out.append(f"identified as: {ident.name}{closest}")
-    else:
-        out.append("identified as: unknown" + (f"; closest catalogue method {ident.closest} (distance {ident.distance:.3g})" if ident.closest else ""))
-    return "\n".join(out)
-
-
-def cmd_check(args: argparse.Namespace) -> int:
-    from .analysis import analyze_tableau
-
-    from .artefact import package_versions
-
-    t = _load_tableau_arg(args.tableau)
-    cmd = "algodiscover check " + " ".join(
-        [args.tableau] + ([f"--max-order {args.max_order}"] if args.max_order else []) + ([f"--tol {args.tol:g}"] if args.tol is not None else []))
-    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra={"provenance": {"command": cmd, "versions": package_versions()}})
-    if args.report:
-        from .reports import render_file
-
-        render_file(a.to_json(), Path(args.report))
-    if args.json:
-        print(json.dumps(a.to_json(), indent=2, default=_json_default))
-    else:
-        print(render_check_text(a))
-    return 0
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, default=_json_default))
 
 
 def _json_default(o: Any) -> Any:
@@ -189,11 +140,70 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+# ---------------------------------------------------------------------------- check
+def _load_tableau_arg(text: str):
+    from .analysis import get_method, load_tableau
+
+    path = Path(text)
+    if path.is_file():
+        return load_tableau(path)
+    try:
+        return get_method(text)
+    except AnalysisInputError:
+        if text.endswith(".json") or path.parent != Path("."):
+            raise AnalysisInputError(f"{text}: no such file") from None
+        raise AnalysisInputError(f"{text}: no such file, and not a catalogue method name (see 'algodiscover methods')") from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from .analysis import analyze_tableau
+    from .artefact import package_versions
+    from .checktext import render_check_line, render_check_text
+
+    formats = parse_formats(args.format if args.format is not None else "html,tex") if args.out else ()
+    if args.format is not None and not args.out:
+        raise AnalysisInputError("--format needs --out DIR (or use --report FILE for one report)")
+    t = _load_tableau_arg(args.tableau)
+    cmd = "algodiscover check " + " ".join(
+        [args.tableau] + ([f"--max-order {args.max_order}"] if args.max_order else []) + ([f"--tol {args.tol:g}"] if args.tol is not None else []))
+    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra={"provenance": {"command": cmd, "versions": package_versions()}})
+    data = a.to_json()
+    written = []
+    if args.report:
+        from .reports import render_file
+
+        written.append(render_file(data, Path(args.report)))
+    if args.out:
+        from .analysis import write_json_atomic
+        from .reports import render_run
+
+        out = Path(args.out)
+        written.append(write_json_atomic(out / "analysis.json", data))
+        written += render_run(data, out, formats=formats)
+    if args.json:
+        _print_json(data)
+    elif args.quiet:
+        print(render_check_line(a))
+    else:
+        print(render_check_text(a))
+        if written:
+            print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
+
+
 def cmd_methods(args: argparse.Namespace) -> int:
     from .analysis import catalogue
 
+    entries = list(catalogue().values())
+    if args.json:
+        _print_json([{"name": e.name, "stages": e.stages, "order": e.order, "embedded_order": e.embedded_order,
+                      "explicit": e.explicit, "aliases": list(e.aliases), "reference": e.reference} for e in entries])
+        return 0
+    if args.quiet:
+        print("\n".join(e.name for e in entries))
+        return 0
     print(f"{'name':<22} {'stages':>6} {'order':>5}  {'type':<9} aliases")
-    for e in catalogue().values():
+    for e in entries:
         order = f"{e.order}" + (f"({e.embedded_order})" if e.embedded_order else "")
         print(f"{e.name:<22} {e.stages:>6} {order:>5}  {'explicit' if e.explicit else 'implicit':<9} {', '.join(e.aliases[:3])}")
     return 0
@@ -202,11 +212,18 @@ def cmd_methods(args: argparse.Namespace) -> int:
 def cmd_families(args: argparse.Namespace) -> int:
     from .families import list_families
 
-    for kind, name, desc in list_families():
-        print(f"{kind:<10} {name:<22} {desc}")
+    fams = list_families()
+    if args.json:
+        _print_json([{"class": kind, "name": name, "description": desc} for kind, name, desc in fams])
+    elif args.quiet:
+        print("\n".join(name for _, name, _ in fams))
+    else:
+        for kind, name, desc in fams:
+            print(f"{kind:<10} {name:<22} {desc}")
     return 0
 
 
+# ---------------------------------------------------------------------------- runs
 def _run_config(args: argparse.Namespace):
     from .config import default_config, load_config
 
@@ -223,6 +240,8 @@ def _summary(analysis: dict[str, Any]) -> str:
     lines = []
     kind = analysis.get("kind")
     if kind == "runge-kutta":
+        from .checktext import format_tableau
+
         lines.append(f"learned {analysis['stages']}-stage integrator '{analysis['name']}'")
         if analysis.get("rational"):
             from .analysis import ButcherTableau
@@ -242,11 +261,18 @@ def _summary(analysis: dict[str, Any]) -> str:
                 rat = comp["ratios"].get(setting, {})
                 if rat:
                     lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}" for k, v in rat.items()))
-    else:
-        for key in ("summary",):
-            if analysis.get(key):
-                lines.append(str(analysis[key]))
+    elif analysis.get("summary"):
+        lines.append(str(analysis["summary"]))
     return "\n".join(lines)
+
+
+def _out_dir(args: argparse.Namespace, cfg) -> Path:
+    return Path(args.out) if args.out else Path("runs") / cfg.run_name
+
+
+def _files_json(res) -> dict[str, Any]:
+    return {"run_dir": str(res.out_dir), "files": [str(p) for p in res.files], "content_hash": res.algorithm.content_hash,
+            "final_loss": res.algorithm.training.get("final_loss"), "timings": res.timings}
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
@@ -255,48 +281,49 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
     formats = parse_formats(args.format)
     cfg = _run_config(args)
-    out = Path(args.out) if args.out else Path("runs") / cfg.run_name
     try:
-        res = run_discover(cfg, out, formats=formats, progress=not args.quiet, resume=args.resume)
+        res = run_discover(cfg, _out_dir(args, cfg), formats=formats, progress=not (args.quiet or args.json), resume=args.resume, force=args.force)
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
-        return 1
+        return EXIT_FAILED
+    if args.json:
+        _print_json({**_files_json(res), "analysis": res.analysis})
+        return 0
     print(_summary(res.analysis))
-    print(f"wrote {', '.join(str(p) for p in res.files)}")
-    print(f"time: train {res.timings['train_s']:.1f} s, analyse {res.timings['analyze_s']:.1f} s, report {res.timings['report_s']:.1f} s")
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in res.files)}")
+        print(f"time: train {res.timings['train_s']:.1f} s, analyse {res.timings['analyze_s']:.1f} s, report {res.timings['report_s']:.1f} s")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .discover import train_algorithm
+    from .discover import run_train
     from .errors import TrainingDiverged
 
     cfg = _run_config(args)
-    out = Path(args.out) if args.out else Path("runs") / cfg.run_name
-    if out.exists() and not out.is_dir():
-        raise AnalysisInputError(f"{out}: exists and is not a directory")
     try:
-        alg = train_algorithm(cfg, progress=not args.quiet, checkpoint=out / ".checkpoint.pt", resume=args.resume)
+        res = run_train(cfg, _out_dir(args, cfg), progress=not (args.quiet or args.json), resume=args.resume, force=args.force)
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
-        return 1
-    path = alg.save(out / "algorithm.json")
-    (out / ".checkpoint.pt").unlink(missing_ok=True)
-    print(f"final loss {alg.training.get('final_loss', float('nan')):.6g}; wrote {path}")
+        return EXIT_FAILED
+    if args.json:
+        _print_json(_files_json(res))
+    else:
+        print(f"final loss {res.algorithm.training.get('final_loss', float('nan')):.6g}; wrote {res.out_dir / 'algorithm.json'}"
+              + ("" if args.quiet else f"; next: algodiscover analyze {res.out_dir}"))
     return 0
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .analysis import write_json_atomic
+    from .discover import run_analyze
 
-    from .artefact import LearnedAlgorithm
-    from .discover import analyze_algorithm
-
-    alg = LearnedAlgorithm.load(args.algorithm)
-    data = analyze_algorithm(alg, progress=False)
-    if args.out:
-        write_json_atomic(args.out, data)
-    print(json.dumps(data, indent=2) if args.json else _summary(data))
+    res = run_analyze(Path(args.algorithm), Path(args.out) if args.out else None, formats=parse_formats(args.format), strict=args.strict)
+    if args.json:
+        _print_json(res.analysis)
+        return 0
+    print(_summary(res.analysis))
+    if not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in res.files)}")
     return 0
 
 
@@ -304,11 +331,14 @@ def cmd_report(args: argparse.Namespace) -> int:
     from .discover import load_run_analysis
 
     formats = parse_formats(args.format)
-    data = load_run_analysis(Path(args.run_dir))
+    data = load_run_analysis(Path(args.run_dir), strict=args.strict)
     from .reports import render_run
 
-    files = render_run(data, Path(args.run_dir), formats=formats)
-    print(f"wrote {', '.join(str(p) for p in files)}")
+    files = render_run(data, Path(args.out) if args.out else Path(args.run_dir), formats=formats)
+    if args.json:
+        _print_json({"files": [str(p) for p in files]})
+    elif not args.quiet:
+        print(f"wrote {', '.join(str(p) for p in files)}")
     return 0
 
 
@@ -320,7 +350,6 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 COMMANDS = {"sweep": cmd_sweep, "check": cmd_check, "methods": cmd_methods, "families": cmd_families, "discover": cmd_discover,
             "train": cmd_train, "analyze": cmd_analyze, "report": cmd_report}
-
 
 #: Modules only some commands need (the checker runs without torch), and how to get them.
 _OPTIONAL_MODULES = {"torch": "PyTorch (pip install torch==2.13.0, the CPU build)",
@@ -336,9 +365,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     import warnings
 
     from .analysis.errors import TableauWarning
+    from .errors import AlgodiscoverWarning
 
     warnings.showwarning = _show_warning
     warnings.simplefilter("always", TableauWarning)
+    warnings.simplefilter("always", AlgodiscoverWarning)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
@@ -354,9 +385,29 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"algodiscover: error: '{args.command}' needs {_OPTIONAL_MODULES[exc.name]}, which is not installed", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print(f"algodiscover: error: {exc.filename}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("algodiscover: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so the interpreter's final flush does
+    not raise again (the recipe of the Python signal documentation)."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

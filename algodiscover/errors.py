@@ -12,3 +12,9 @@ class InputError(AnalysisInputError):
 
 class TrainingDiverged(RuntimeError):
     """Training produced a non-finite loss or weights; no artefact is written."""
+
+
+class AlgodiscoverWarning(UserWarning):
+    """Something a user should know that does not stop the command (an artefact whose content
+    hash is missing or wrong, a solver option that a fixed-step method ignores). The CLI
+    prints it as one line, ``algodiscover: warning: ...``."""
