@@ -56,15 +56,10 @@ from scipy.sparse.linalg import LinearOperator
 from torch import nn
 
 from .analysis import ButcherTableau, check_order
-from .analysis.krylov import (
-    KrylovAnalysis,
-    Spectrum,
-    analyze_polynomial_iteration,
-    comparison_methods,
-    normalise,
-    polynomial_coefficients,
-    q_values,
-)
+from .analysis.iterations import comparison_methods
+from .analysis.krylov import KrylovAnalysis, analyze_polynomial_iteration
+from .analysis.polynomials import normalise, polynomial_coefficients, q_values
+from .analysis.spectrum import Spectrum
 
 from .errors import InputError
 from .options import OBJECTIVES, LinearTrainingConfig

@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sps
 import torch
 
-from .analysis.krylov import Spectrum
+from .analysis.spectrum import Spectrum
 
 from .errors import InputError
 

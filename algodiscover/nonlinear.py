@@ -36,7 +36,9 @@ import torch
 from torch import nn
 
 from .analysis import analyze_tableau
-from .analysis.krylov import Spectrum, convergence_factor, polynomial_coefficients
+from .analysis.minimax import convergence_factor
+from .analysis.polynomials import polynomial_coefficients
+from .analysis.spectrum import Spectrum
 
 from .errors import InputError
 from .options import MODES, NonlinearTrainingConfig

@@ -29,7 +29,11 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('ConditionBlock', 'ConditionRow', 'ConditionSet', 'OrderReport', 'check_order', 'condition_rows', 'elementary_weights', 'error_coefficients', 'general_conditions', 'order_of', 'principal_error_norm', 'residuals', 'stage_order'), 'order'),
     **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
-    **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'KrylovAnalysis', 'Spectrum', 'analyze_polynomial_iteration', 'chebyshev_factor', 'chebyshev_residual', 'compare_at_equal_matvecs', 'convergence_factor', 'exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'krylov'),
+    **dict.fromkeys(('Spectrum',), 'spectrum'),
+    **dict.fromkeys(('exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'polynomials'),
+    **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
+    **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
+    **dict.fromkeys(('KrylovAnalysis', 'analyze_polynomial_iteration'), 'krylov'),
     **dict.fromkeys(('StabilityInfo', 'region_grid', 'stability', 'stability_function'), 'linear_stability'),
     **dict.fromkeys(('atomic_path', 'write_atomic', 'write_json_atomic'), 'atomic'),
     **dict.fromkeys(('ButcherTableau', 'load_tableau'), 'tableau'),
@@ -64,7 +68,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .order import ConditionBlock, ConditionRow, ConditionSet, OrderReport, check_order, condition_rows, elementary_weights, error_coefficients, general_conditions, order_of, principal_error_norm, residuals, stage_order  # noqa: F401
     from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
     from .rationals import rationalize, rationalize_value  # noqa: F401
-    from .krylov import EqualCostComparison, IterationHistory, KrylovAnalysis, Spectrum, analyze_polynomial_iteration, chebyshev_factor, chebyshev_residual, compare_at_equal_matvecs, convergence_factor, exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
+    from .spectrum import Spectrum  # noqa: F401
+    from .polynomials import exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
+    from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401
+    from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401
+    from .krylov import KrylovAnalysis, analyze_polynomial_iteration  # noqa: F401
     from .linear_stability import StabilityInfo, region_grid, stability, stability_function  # noqa: F401
     from .atomic import atomic_path, write_atomic, write_json_atomic  # noqa: F401
     from .tableau import ButcherTableau, load_tableau  # noqa: F401

@@ -29,7 +29,8 @@ from scipy.sparse.linalg import LinearOperator, cg, gmres
 from algodiscover.config import default_config
 from algodiscover.linear import PolynomialSolver, analyze_run, train_run
 from algodiscover.linear_families import make_family, poisson2d
-from algodiscover.analysis.krylov import chebyshev_factor, run_chebyshev
+from algodiscover.analysis.iterations import run_chebyshev
+from algodiscover.analysis.minimax import chebyshev_factor
 
 
 def _cfg(family: str, stages: int, outer: int, seed: int, **options):

@@ -29,21 +29,10 @@ from algodiscover.linear import (
 )
 from algodiscover.linear_families import make_family, poisson2d
 from algodiscover.analysis import ButcherTableau, get_method
-from algodiscover.analysis.krylov import (
-    LAMBDA,
-    Spectrum,
-    chebyshev_factor,
-    chebyshev_residual,
-    convergence_factor,
-    polynomial_coefficients,
-    residual_polynomial,
-    run_cg,
-    run_chebyshev,
-    run_chebyshev_cycled,
-    run_gmres,
-    run_polynomial_iteration,
-    tableau_for_polynomial,
-)
+from algodiscover.analysis.iterations import run_cg, run_chebyshev, run_chebyshev_cycled, run_gmres, run_polynomial_iteration
+from algodiscover.analysis.minimax import chebyshev_factor, chebyshev_residual, convergence_factor
+from algodiscover.analysis.polynomials import LAMBDA, polynomial_coefficients, residual_polynomial, tableau_for_polynomial
+from algodiscover.analysis.spectrum import Spectrum
 
 CHEB_1_10 = chebyshev_factor(4, 1.0, 10.0)
 
@@ -411,7 +400,7 @@ def test_cycled_chebyshev_equals_the_chebyshev_tableau_iteration():
 
 
 def test_history_thinning_keeps_the_last_point():
-    from algodiscover.analysis.krylov import IterationHistory
+    from algodiscover.analysis.iterations import IterationHistory
 
     h = IterationHistory("x", tuple(range(5001)), tuple(0.5**k for k in range(5001)), 5000, 0.0)
     j = h.to_json()

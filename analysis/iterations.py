@@ -1,0 +1,392 @@
+"""Measured iterations on ``A x = rhs`` from ``x = 0``, counted in matvecs (products with
+``A``), and the equal-matvec comparison of a learned polynomial iteration with the baselines
+(no torch). Runners: the learned R2N2 outer iteration (``n`` matvecs per outer iteration),
+restarted GMRES(m) (``m`` matvecs per cycle; the restart residual follows from the Arnoldi
+relation), CG, Chebyshev iteration on the spectral interval (one matvec per step, the degree
+grows), the cycled degree-``n`` Chebyshev polynomial (the best fixed degree-``n`` polynomial
+iteration on the interval) and plain Richardson with ``omega = 2 / (a + b)``; each returns an
+:class:`IterationHistory`, and :func:`compare_at_equal_matvecs` gathers them into an
+:class:`EqualCostComparison`. It imports numpy and :mod:`.spectrum` only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .spectrum import Spectrum
+
+__all__ = [
+    "MatVec",
+    "IterationHistory",
+    "EqualCostComparison",
+    "run_polynomial_iteration",
+    "run_gmres",
+    "run_cg",
+    "run_chebyshev",
+    "run_chebyshev_cycled",
+    "run_richardson",
+    "comparison_methods",
+    "compare_at_equal_matvecs",
+]
+
+_HISTORY_POINTS = 2000
+
+MatVec = Callable[[np.ndarray], np.ndarray]
+
+
+@dataclass(frozen=True)
+class IterationHistory:
+    """Relative residual norms ``||r|| / ||rhs||`` after ``matvecs`` products with A."""
+
+    method: str
+    matvecs: tuple[int, ...]
+    residuals: tuple[float, ...]
+    matvecs_to_tol: int | None
+    wall_s: float
+
+    def residual_at(self, matvecs: int) -> float:
+        """Relative residual after at most ``matvecs`` products (the last record <= it)."""
+        i = int(np.searchsorted(np.asarray(self.matvecs), matvecs, side="right")) - 1
+        return float(self.residuals[max(i, 0)])
+
+    def to_json(self, max_points: int = _HISTORY_POINTS) -> dict[str, Any]:
+        """``{"matvecs", "residual"}``, thinned to at most about ``max_points`` entries
+        (evenly by index; the last entry is always kept)."""
+        idx = list(range(len(self.matvecs)))
+        if len(idx) > max_points:
+            step = math.ceil(len(idx) / max_points)
+            idx = idx[::step] + ([idx[-1]] if idx[-1] % step else [])
+        return {"matvecs": [self.matvecs[i] for i in idx], "residual": [_finite(self.residuals[i]) for i in idx]}
+
+
+def _finite(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
+def _as_matvec(A: Any) -> MatVec:
+    if callable(A) and not hasattr(A, "shape"):
+        return A
+    if hasattr(A, "matvec"):
+        return A.matvec
+    return lambda v: A @ v
+
+
+class _Recorder:
+    def __init__(self, method: str, bnorm: float, tol: float, budget: int) -> None:
+        self.method, self.bnorm, self.tol, self.budget = method, bnorm, tol, budget
+        self.mv, self.res = [0], [1.0]
+        self.hit: int | None = None
+        self.t0 = time.perf_counter()
+
+    def add(self, matvecs: int, rnorm: float) -> bool:
+        """Record; True when the iteration should stop (converged, diverged or budget)."""
+        rel = rnorm / self.bnorm
+        self.mv.append(int(matvecs))
+        self.res.append(float(rel))
+        if rel <= self.tol and self.hit is None:
+            self.hit = int(matvecs)
+        return self.hit is not None or not math.isfinite(rel) or rel > 1e30 or matvecs >= self.budget
+
+    def done(self) -> IterationHistory:
+        return IterationHistory(self.method, tuple(self.mv), tuple(self.res), self.hit, time.perf_counter() - self.t0)
+
+
+def run_polynomial_iteration(A: Any, rhs: np.ndarray, W: np.ndarray, b: np.ndarray, h: float, *, tol: float = 1e-10,
+                             budget: int = 10_000, method: str = "learned") -> IterationHistory:
+    """The R2N2 outer iteration on ``A x = rhs`` from ``x = 0`` (n matvecs per outer)."""
+    mv = _as_matvec(A)
+    n = len(b)
+    rec = _Recorder(method, float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    count = 0
+    while True:
+        vs = [r]
+        for j in range(1, n):
+            d = np.zeros_like(x)
+            for l in range(j):
+                if W[j, l] != 0.0:
+                    d += W[j, l] * vs[l]
+            vs.append(r - h * mv(d))
+            count += 1
+        upd = np.zeros_like(x)
+        for j in range(n):
+            if b[j] != 0.0:
+                upd += b[j] * vs[j]
+        x = x + h * upd
+        r = rhs - mv(x)
+        count += 1
+        if rec.add(count, float(np.linalg.norm(r))):
+            return rec.done()
+
+
+def run_gmres(A: Any, rhs: np.ndarray, restart: int, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
+    """Restarted GMRES(restart) from ``x = 0`` with modified Gram-Schmidt and Givens rotations;
+    the residual norm is recorded after every matvec (the least-squares residual, equal to
+    the true one in exact arithmetic); one matvec per Arnoldi step."""
+    mv = _as_matvec(A)
+    m = restart
+    rec = _Recorder(f"gmres({m})", float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    count = 0
+    while True:
+        beta = float(np.linalg.norm(r))
+        if beta == 0.0:
+            rec.add(count, 0.0)
+            return rec.done()
+        V = np.zeros((m + 1, rhs.size))
+        H = np.zeros((m + 1, m))
+        cs, sn = np.zeros(m), np.zeros(m)
+        g = np.zeros(m + 1)
+        g[0] = beta
+        V[0] = r / beta
+        k_used = 0
+        stop = False
+        for j in range(m):
+            w = mv(V[j])
+            count += 1
+            for i in range(j + 1):
+                H[i, j] = V[i] @ w
+                w = w - H[i, j] * V[i]
+            H[j + 1, j] = np.linalg.norm(w)
+            breakdown = H[j + 1, j] <= 1e-14 * max(1.0, np.abs(H[: j + 1, j]).max())
+            if not breakdown:
+                V[j + 1] = w / H[j + 1, j]
+            for i in range(j):
+                t = cs[i] * H[i, j] + sn[i] * H[i + 1, j]
+                H[i + 1, j] = -sn[i] * H[i, j] + cs[i] * H[i + 1, j]
+                H[i, j] = t
+            den = math.hypot(H[j, j], H[j + 1, j])
+            cs[j], sn[j] = (1.0, 0.0) if den == 0 else (H[j, j] / den, H[j + 1, j] / den)
+            H[j, j] = den
+            H[j + 1, j] = 0.0
+            g[j + 1] = -sn[j] * g[j]
+            g[j] = cs[j] * g[j]
+            k_used = j + 1
+            stop = rec.add(count, abs(g[j + 1]))
+            if stop or breakdown:
+                break
+        y = np.linalg.lstsq(np.triu(H[:k_used, :k_used]), g[:k_used], rcond=None)[0]
+        x = x + V[:k_used].T @ y
+        # Arnoldi relation: r = V_{k+1} (beta e1 - H y); recomputed directly to avoid drift,
+        # and not counted (GMRES needs no extra product for it).
+        r = rhs - mv(x)
+        if stop:
+            rec.res[-1] = float(np.linalg.norm(r)) / rec.bnorm
+            if rec.hit is not None and rec.res[-1] > tol:
+                rec.hit = None
+                if count < budget:
+                    continue
+            return rec.done()
+
+
+def run_cg(A: Any, rhs: np.ndarray, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
+    """Conjugate gradients from ``x = 0`` (one matvec per iteration)."""
+    mv = _as_matvec(A)
+    rec = _Recorder("cg", float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    p = r.copy()
+    rr = float(r @ r)
+    count = 0
+    while True:
+        Ap = mv(p)
+        count += 1
+        pAp = float(p @ Ap)
+        if pAp <= 0:
+            rec.add(count, math.inf)
+            return rec.done()
+        alpha = rr / pAp
+        x += alpha * p
+        r -= alpha * Ap
+        rr_new = float(r @ r)
+        if rec.add(count, math.sqrt(rr_new)):
+            return rec.done()
+        p = r + (rr_new / rr) * p
+        rr = rr_new
+
+
+def run_chebyshev(A: Any, rhs: np.ndarray, lo: float, hi: float, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
+    """Chebyshev iteration on ``[lo, hi]`` from ``x = 0`` (Saad, Iterative Methods, Alg. 12.1;
+    one matvec per step; the residual polynomial after k steps is the degree-k Chebyshev one)."""
+    mv = _as_matvec(A)
+    rec = _Recorder("chebyshev", float(np.linalg.norm(rhs)), tol, budget)
+    theta, delta = (hi + lo) / 2.0, (hi - lo) / 2.0
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    d = r / theta
+    if delta == 0.0:
+        return run_richardson(A, rhs, 1.0 / theta, tol=tol, budget=budget, method="chebyshev")
+    sigma = theta / delta
+    rho = 1.0 / sigma
+    count = 0
+    while True:
+        x = x + d
+        r = r - mv(d)
+        count += 1
+        if rec.add(count, float(np.linalg.norm(r))):
+            return rec.done()
+        rho_new = 1.0 / (2.0 * sigma - rho)
+        d = rho_new * rho * d + (2.0 * rho_new / delta) * r
+        rho = rho_new
+
+
+def _leja(points: np.ndarray) -> np.ndarray:
+    """Leja ordering (stable order of Richardson steps)."""
+    pts = list(points)
+    out = [max(pts, key=abs)]
+    pts.remove(out[0])
+    while pts:
+        nxt = max(pts, key=lambda p: np.prod([abs(p - q) for q in out]))
+        out.append(nxt)
+        pts.remove(nxt)
+    return np.array(out)
+
+
+def run_chebyshev_cycled(A: Any, rhs: np.ndarray, n: int, lo: float, hi: float, *, tol: float = 1e-10,
+                         budget: int = 10_000) -> IterationHistory:
+    """The degree-n Chebyshev residual polynomial repeated: n Richardson steps with
+    ``omega_i = 1 / (Chebyshev node i)`` per cycle, Leja-ordered (one matvec per step)."""
+    mv = _as_matvec(A)
+    k = np.arange(1, n + 1)
+    nodes = _leja((hi + lo) / 2 - (hi - lo) / 2 * np.cos((2 * k - 1) * np.pi / (2 * n)))
+    rec = _Recorder(f"chebyshev({n})", float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    count = 0
+    while True:
+        for node in nodes:
+            x = x + r / node
+            r = rhs - mv(x)
+            count += 1
+            if rec.add(count, float(np.linalg.norm(r))):
+                return rec.done()
+
+
+def run_richardson(A: Any, rhs: np.ndarray, omega: float, *, tol: float = 1e-10, budget: int = 10_000,
+                   method: str = "richardson") -> IterationHistory:
+    """Stationary Richardson ``x <- x + omega (rhs - A x)`` from ``x = 0``."""
+    mv = _as_matvec(A)
+    rec = _Recorder(method, float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    count = 0
+    while True:
+        x = x + omega * r
+        r = rhs - mv(x)
+        count += 1
+        if rec.add(count, float(np.linalg.norm(r))):
+            return rec.done()
+
+
+@dataclass(frozen=True)
+class EqualCostComparison:
+    """Matvecs to reach ``tol`` (relative residual) per method and held-out instance."""
+
+    tol: float
+    budget: int
+    histories: dict[str, tuple[IterationHistory, ...]]
+    skipped: dict[str, str] = field(default_factory=dict)
+    counting: str = ""
+
+    def median(self, method: str) -> float | None:
+        hits = [h.matvecs_to_tol for h in self.histories[method]]
+        if any(v is None for v in hits):
+            # a median over instances that did not all converge is reported only if more
+            # than half converged (the unconverged ones count as +infinity)
+            vals = sorted(math.inf if v is None else v for v in hits)
+            med = float(np.median(vals))
+            return med if math.isfinite(med) else None
+        return float(np.median(hits))
+
+    def ratios(self, learned: str = "learned") -> dict[str, float | None]:
+        base = self.median(learned)
+        out: dict[str, float | None] = {}
+        for m in self.histories:
+            if m == learned:
+                continue
+            med = self.median(m)
+            out[m] = None if base is None or med is None else med / base
+        return out
+
+    def residual_at_learned_cost(self, method: str, learned: str = "learned") -> float:
+        """Median over instances of ``method``'s relative residual after as many matvecs as
+        the learned iteration needed on that instance (its whole run when it missed tol)."""
+        vals = []
+        for h, hl in zip(self.histories[method], self.histories[learned]):
+            budget = hl.matvecs_to_tol if hl.matvecs_to_tol is not None else hl.matvecs[-1]
+            vals.append(h.residual_at(budget))
+        return float(np.median(vals))
+
+    def to_json(self) -> dict[str, Any]:
+        methods = {}
+        for m, hs in self.histories.items():
+            methods[m] = {
+                "matvecs_to_tol": [h.matvecs_to_tol for h in hs],
+                "median": self.median(m),
+                "reached": sum(h.matvecs_to_tol is not None for h in hs),
+                "residual_at_learned_matvecs": _finite(self.residual_at_learned_cost(m)) if "learned" in self.histories else None,
+                "wall_s": float(sum(h.wall_s for h in hs)),
+                "history": hs[0].to_json(),
+            }
+        return {
+            "tol": self.tol,
+            "instances": len(next(iter(self.histories.values()))) if self.histories else 0,
+            "matvec_budget": self.budget,
+            "counting": self.counting,
+            "methods": methods,
+            "ratios": self.ratios(),
+            "skipped": dict(self.skipped),
+        }
+
+
+def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool) -> tuple[list[str], dict[str, str]]:
+    """The methods :func:`compare_at_equal_matvecs` runs, and those it skips with why."""
+    lo, hi = spectrum.interval
+    methods, skipped = ["learned", f"gmres({n})"], {}
+    if symmetric and lo > 0:
+        methods.append("cg")
+    else:
+        skipped["cg"] = "needs a symmetric positive definite matrix"
+    if 0 < lo < hi:
+        methods += ["chebyshev", f"chebyshev({n})", "richardson"]
+    else:
+        why = "needs a spectral interval [lo, hi] with 0 < lo < hi"
+        skipped.update({"chebyshev": why, f"chebyshev({n})": why, "richardson": why})
+    return methods, skipped
+
+
+def compare_at_equal_matvecs(W: np.ndarray, b: np.ndarray, h: float, systems: Sequence[tuple[Any, np.ndarray]],
+                             spectrum: Spectrum, *, symmetric: bool, tol: float = 1e-10, budget: int = 10_000,
+                             progress: Callable[[str], None] | None = None) -> EqualCostComparison:
+    """Run the learned iteration and the baselines on held-out ``systems`` (``(A, rhs)``
+    pairs; ``A`` an ndarray, sparse matrix, LinearOperator or callable) from ``x = 0``."""
+    n = len(b)
+    lo, hi = spectrum.interval
+    methods, skipped = comparison_methods(n, spectrum, symmetric)
+    table: dict[str, Callable[[Any, np.ndarray], IterationHistory]] = {
+        "learned": lambda A, r: run_polynomial_iteration(A, r, W, b, h, tol=tol, budget=budget),
+        f"gmres({n})": lambda A, r: run_gmres(A, r, n, tol=tol, budget=budget),
+        "cg": lambda A, r: run_cg(A, r, tol=tol, budget=budget),
+        "chebyshev": lambda A, r: run_chebyshev(A, r, lo, hi, tol=tol, budget=budget),
+        f"chebyshev({n})": lambda A, r: run_chebyshev_cycled(A, r, n, lo, hi, tol=tol, budget=budget),
+        "richardson": lambda A, r: run_richardson(A, r, 2.0 / (lo + hi), tol=tol, budget=budget),
+    }
+    runs = {m: table[m] for m in methods}
+    hist: dict[str, list[IterationHistory]] = {k: [] for k in runs}
+    for A, rhs in systems:
+        for name, fn in runs.items():
+            if progress is not None:
+                progress(name)
+            with np.errstate(over="ignore", invalid="ignore"):
+                hist[name].append(fn(A, rhs))
+    counting = (f"matvecs = products with A: learned {n} per outer iteration (its residual is its first stage); "
+                f"GMRES({n}) {n} per cycle (restart residual from the Arnoldi relation); CG, Chebyshev, "
+                f"Chebyshev({n}) and Richardson 1 per step; all from x0 = 0; relative residual ||r||/||rhs||")
+    return EqualCostComparison(tol, budget, {k: tuple(v) for k, v in hist.items()}, skipped, counting)
