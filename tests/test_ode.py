@@ -100,7 +100,11 @@ def test_edited_artefact_is_rejected(tmp_path):
     data["weights"]["b"][0] += 1e-9
     p.write_text(json.dumps(data))
     with pytest.raises(InputError, match="content hash"):
-        LearnedAlgorithm.load(p)
+        LearnedAlgorithm.load(p, strict=True)
+    from algodiscover.errors import AlgodiscoverWarning
+
+    with pytest.warns(AlgodiscoverWarning, match="content hash does not match"):
+        assert LearnedAlgorithm.load(p).integrity == "mismatch"
 
 
 def test_divergence_is_detected_and_nothing_is_written(tmp_path):
@@ -115,7 +119,9 @@ def test_divergence_is_detected_and_nothing_is_written(tmp_path):
 
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[train]\nlr = 1e12\nadam_steps = 50\nlbfgs_steps = 0\n")
-    assert main(["discover", "--config", str(cfg), "--out", str(tmp_path), "--format", "none", "--quiet"]) == 1
+    # another configuration: refused unless --force; with --force the diverged run replaces nothing
+    assert main(["discover", "--config", str(cfg), "--out", str(tmp_path), "--format", "none", "--quiet"]) == 2
+    assert main(["discover", "--config", str(cfg), "--out", str(tmp_path), "--format", "none", "--quiet", "--force"]) == 1
     assert good.read_bytes() == before
 
 
