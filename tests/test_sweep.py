@@ -18,6 +18,8 @@ import pytest
 from algodiscover import sweep
 from algodiscover.config import config_from_mapping
 from algodiscover.sweep import SweepStore, expand_spec, load_spec, pareto_front, run_metrics, run_sweep
+from algodiscover.sweep.runner import _chunks
+from algodiscover.sweep.store import _DirLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -277,7 +279,7 @@ def test_directory_lock_allows_one_sweep(tmp_path, capsys):
     spec = _spec(tmp_path, BASE)
     out = tmp_path / "out"
     out.mkdir()
-    lock = sweep._DirLock(out)
+    lock = _DirLock(out)
     try:
         assert sweep.main([str(spec), "--out", str(out), "--quiet"]) == 2
         assert "another sweep" in capsys.readouterr().err
@@ -338,7 +340,7 @@ def test_pareto_front_and_chunks():
         return {"config_hash": h, "group_key": g}
 
     rows = [row(f"h{i}", "A") for i in range(7)] + [row("x", None), row("y", None)] + [row(f"k{i}", "B") for i in range(3)]
-    chunks = sweep._chunks(rows, workers=2, max_size=4)
+    chunks = _chunks(rows, workers=2, max_size=4)
     assert sorted(h["config_hash"] for c in chunks for h in c) == sorted(r["config_hash"] for r in rows)
     assert all(len({r["group_key"] for r in c}) == 1 and len(c) <= 4 for c in chunks)
     assert [len(c) for c in chunks] == [4, 3, 1, 1, 3]
@@ -367,3 +369,4 @@ def test_add_parser_wires_into_a_cli():
     assert (args.command, args.spec, args.backend, args.address, args.max_concurrent, args.resume, args.quiet) == \
         ("sweep", "s.toml", "ray", "auto", 3, True, True)
     assert callable(sweep.cmd_sweep)
+
