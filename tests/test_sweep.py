@@ -370,3 +370,21 @@ def test_add_parser_wires_into_a_cli():
         ("sweep", "s.toml", "ray", "auto", 3, True, True)
     assert callable(sweep.cmd_sweep)
 
+
+
+def test_pareto_figure_uses_the_report_figure_style(tmp_path):
+    from algodiscover.sweep import render_sweep_html
+
+    def row(i, cost, error):
+        return {"config_hash": f"{i:064x}", "run_id": f"{i:016x}", "idx": i, "status": "done", "error": error, "cost": cost,
+                "error_metric": "mean one-step error (in distribution)", "cost_unit": "f-evals/step", "run_dir": f"runs/{i:016x}",
+                "assignment": json.dumps({"model.stages": cost}), "message": None, "exact_order": None, "personalised_order": None,
+                "measured_order": None, "best_classical_ratio": None, "metrics": None, "final_loss": error, "train_s": 0.1}
+
+    rows = [row(1, 1, 1e-3), row(2, 1, 5e-3), row(3, 2, 1e-5), row(4, 3, 2e-5)]
+    html = render_sweep_html(rows, name="s", keys=["model.stages"], counts={"done": 4}, base=tmp_path)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert 'class="figure"' in svg and ">Pareto front<" in svg               # reports.figures export: text as text
+    assert "DejaVuSans" not in svg and "<metadata>" not in svg                  # no glyph outlines, no date
+    assert 'id="pareto-' in svg and 'href="#pareto-' in svg                     # ids salted per figure
+    assert sum(f'xlink:href="runs/{i:016x}/' in svg for i in range(1, 5)) == 4   # every point links to its run

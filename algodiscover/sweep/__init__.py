@@ -53,7 +53,8 @@ values, status ``pending|running|done|diverged|failed``, metrics, run directory,
 ``DIR/runs/<id>/`` (``algorithm.json``, ``config.toml``, ``analysis.json`` and the reports,
 exactly as ``algodiscover discover`` writes them; ``report.html`` for the Pareto-front runs
 by default) and ``DIR/report.html`` (self-contained: the Pareto front of accuracy against
-cost as an inline SVG whose points link to the runs' reports or analyses).
+cost, a matplotlib figure in the style of the run reports inlined as SVG, whose points link
+to the runs' reports or analyses).
 
 Accuracy and cost: for integrators, the mean one-step error of the distilled method on
 held-out problems of the family against the function evaluations per step (= stages); for
@@ -80,14 +81,14 @@ by run; a killed sweep loses at most the tasks in flight.
 
 Layout of the package: ``spec`` (schema, parsing, expansion), ``store`` (SQLite store,
 claims, directory lock), ``worker`` (the task a worker runs, run metrics), ``backends``
-(local process pool, Ray), ``runner`` (:func:`run_sweep`), ``report`` (Pareto front, HTML
-report), ``command`` (the CLI). Each imports only the standard library and lighter modules
+(local process pool, Ray), ``runner`` (:func:`run_sweep`), ``report`` (Pareto front, figure,
+HTML report), ``command`` (the CLI). Each imports only the standard library and lighter modules
 at module level, so ``algodiscover --help`` does not load torch.
 """
 
 from .backends import RAY_MISSING
 from .command import add_parser, cmd_sweep, main
-from .report import REPORT_NAME, pareto_front, render_sweep_html, write_sweep_report
+from .report import REPORT_NAME, pareto_figure, pareto_front, render_sweep_html, write_sweep_report
 from .runner import SweepResult, run_sweep
 from .spec import BACKENDS, DISTRIBUTIONS, Distribution, SweepRun, SweepSpec, config_hash, expand_spec, load_spec, spec_from_mapping
 from .store import DB_NAME, STATUSES, SweepStore
@@ -96,6 +97,6 @@ from .worker import run_chunk, run_metrics
 __all__ = [
     "SweepSpec", "Distribution", "SweepRun", "SweepStore", "SweepResult", "load_spec", "spec_from_mapping",
     "expand_spec", "config_hash", "run_sweep", "run_chunk", "run_metrics", "write_sweep_report", "render_sweep_html",
-    "pareto_front", "add_parser", "cmd_sweep", "main", "STATUSES", "BACKENDS", "DISTRIBUTIONS", "DB_NAME", "REPORT_NAME",
+    "pareto_front", "pareto_figure", "add_parser", "cmd_sweep", "main", "STATUSES", "BACKENDS", "DISTRIBUTIONS", "DB_NAME", "REPORT_NAME",
     "RAY_MISSING",
 ]

@@ -1,18 +1,18 @@
 """The sweep's report: the Pareto front of accuracy against cost, and ``DIR/report.html``.
 
 Holds :func:`pareto_front` (the non-dominated points, lower is better on both axes), the
-front of a sweep's finished rows, the front as an SVG drawn with matplotlib, and :func:`write_sweep_report` / :func:`render_sweep_html` (a self-contained page: figure
+front of a sweep's finished rows, :func:`pareto_figure` (matplotlib, in the figure style of
+the run reports: it uses the style of ``algodiscover.reports.figures`` and its SVG export),
+and :func:`write_sweep_report` / :func:`render_sweep_html` (a self-contained page: figure
 inline, tables of the front and of every run, links to the runs). Imports the standard
 library, ``algodiscover.errors``, the atomic writer of ``analysis`` and ``.store`` at module
-level; jinja2 and matplotlib inside the functions that draw.
+level; jinja2, matplotlib and ``algodiscover.reports.figures`` inside the functions that draw.
 """
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import re
 import time
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -21,7 +21,7 @@ from ..analysis import write_atomic
 from ..errors import InputError
 from .store import DB_NAME, STATUSES, SweepStore
 
-__all__ = ["pareto_front", "write_sweep_report", "render_sweep_html", "REPORT_NAME"]
+__all__ = ["pareto_front", "pareto_figure", "write_sweep_report", "render_sweep_html", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 
@@ -113,7 +113,8 @@ def write_sweep_report(out_dir: str | Path, *, store: SweepStore | None = None) 
 
 
 def render_sweep_html(rows: Sequence[dict[str, Any]], *, name: str, keys: Sequence[str], counts: Mapping[str, int], base: Path) -> str:
-    """The self-contained sweep report (inline CSS and SVG; links relative to ``base``)."""
+    """The self-contained sweep report (inline CSS and the SVG of :func:`pareto_figure`;
+    links relative to ``base``)."""
     import jinja2
     from markupsafe import Markup
 
@@ -124,7 +125,7 @@ def render_sweep_html(rows: Sequence[dict[str, Any]], *, name: str, keys: Sequen
     front_view.sort(key=lambda v: (v["_cost"], v["_error"]))
     metric = front[0]["error_metric"] if front else ""
     unit = front[0]["cost_unit"] if front else ""
-    plot = _pareto_svg(rows, front_ids, metric, unit, base) if front else ""
+    plot = pareto_svg(rows, front_ids, metric, unit, base) if front else ""
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     table = env.from_string(_TABLE)
 
@@ -186,48 +187,55 @@ def _fmt(v: Any, digits: int = 4) -> str:
     return str(v)
 
 
-def _pareto_svg(rows: Sequence[dict[str, Any]], front_ids: set[str], metric: str, unit: str, base: Path) -> str:
-    """Accuracy against cost as an SVG string; every point is a link to its run."""
-    import matplotlib
+def pareto_figure(rows: Sequence[Mapping[str, Any]], front_ids: set[str], metric: str, unit: str, base: Path) -> Any:
+    """Accuracy against cost of the finished runs measured by ``metric`` (log error axis),
+    the Pareto front joined as a staircase, drawn in the style of the run reports' figures
+    (``algodiscover.reports.figures``); every point links to its run (``base``-relative).
 
-    matplotlib.use("Agg", force=False)
-    from matplotlib.figure import Figure
+    Runs at the same cost are spread a little sideways (a fixed jitter by run index) so
+    that they do not hide each other; front points are drawn at their true cost.
+    Returns a matplotlib ``Figure`` (Agg canvas, no pyplot state).
+    """
+    from matplotlib import rc_context
+
+    from ..reports.figures import _BASE, _METHOD, _RC, _new_figure
 
     ok = [r for r in rows if r["status"] == "done" and r["error"] is not None and r["cost"] is not None and r["error_metric"] == metric]
     positive = [r["error"] for r in ok if r["error"] > 0]
     floor = min(positive) / 10 if positive else 1e-16
-    fig = Figure(figsize=(7.5, 4.6))
-    ax = fig.add_subplot(1, 1, 1)
     costs = sorted({r["cost"] for r in ok})
     spread = 0.25 * (min(b - a for a, b in zip(costs, costs[1:])) if len(costs) > 1 else 1.0)
     others = [r for r in ok if r["config_hash"] not in front_ids]
     front = sorted((r for r in ok if r["config_hash"] in front_ids), key=lambda r: r["cost"])
 
-    def xy(rs: Sequence[dict[str, Any]], jitter: bool) -> tuple[list[float], list[float]]:
+    def xy(rs: Sequence[Mapping[str, Any]], jitter: bool) -> tuple[list[float], list[float]]:
         xs = [r["cost"] + (spread * (((r["idx"] * 0.618034) % 1.0) - 0.5) if jitter else 0.0) for r in rs]
         ys = [max(r["error"], floor) for r in rs]
         return xs, ys
 
-    if others:
-        xs, ys = xy(others, True)
-        sc = ax.scatter(xs, ys, s=22, color="#9a9a9a", alpha=0.75, label="other runs", zorder=2)
-        sc.set_urls([_run_link(r, base) for r in others])
-    xs, ys = xy(front, False)
-    ax.step(xs, ys, where="post", color="#1f6fd1", lw=1.2, zorder=3)
-    sc = ax.scatter(xs, ys, s=42, color="#1f6fd1", edgecolor="white", lw=0.8, label="Pareto front", zorder=4)
-    sc.set_urls([_run_link(r, base) for r in front])
-    for r, x, y in zip(front, xs, ys):
-        ax.annotate(r["run_id"][:8], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7, color="#1f6fd1")
-    ax.set_yscale("log")
-    ax.set_xlabel(f"cost ({unit})")
-    ax.set_ylabel(metric)
-    ax.set_xticks(costs)
-    ax.grid(True, which="major", alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
-    start = svg.find("<svg")
-    return svg[start:] if start >= 0 else svg
+    with rc_context(_RC):
+        fig = _new_figure(6.2, 4.3)
+        ax = fig.add_subplot()
+        if others:
+            xs, ys = xy(others, True)
+            sc = ax.scatter(xs, ys, s=20, color=_BASE, alpha=0.45, lw=0, label="other runs", zorder=2)
+            sc.set_urls([_run_link(r, base) for r in others])
+        xs, ys = xy(front, False)
+        ax.step(xs, ys, where="post", color=_METHOD, lw=1.3, zorder=3)
+        sc = ax.scatter(xs, ys, s=40, color=_METHOD, edgecolor="white", lw=0.8, label="Pareto front", zorder=4)
+        sc.set_urls([_run_link(r, base) for r in front])
+        for r, x, y in zip(front, xs, ys):
+            ax.annotate(r["run_id"][:8], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7, color=_METHOD)
+        ax.set_yscale("log")
+        ax.set_xlabel(f"cost ({unit})")
+        ax.set_ylabel(metric)
+        ax.set_xticks(costs)
+        ax.legend(loc="best", framealpha=0.92)
+    return fig
+
+
+def pareto_svg(rows: Sequence[Mapping[str, Any]], front_ids: set[str], metric: str, unit: str, base: Path) -> str:
+    """:func:`pareto_figure` as an ``<svg>`` element for inlining (``reports.figures.figure_svg``)."""
+    from ..reports.figures import figure_svg
+
+    return figure_svg(pareto_figure(rows, front_ids, metric, unit, base), "pareto")
