@@ -3,8 +3,9 @@ process pool or a Ray cluster, with a Pareto report of accuracy against cost.
 
 ::
 
-    algodiscover sweep SPEC.toml [--backend local|ray] [--address ADDR] [--max-concurrent N]
-                                 [--resume] [--retry-failed] [--out DIR] [--quiet]
+    algodiscover sweep SPEC.toml [--backend local|ray] [--address ADDR] [--ray-timeout S]
+                                 [--max-concurrent N] [--max-configs N] [--resume]
+                                 [--retry-failed] [--out DIR] [--json] [--quiet]
     python -m algodiscover.sweep SPEC.toml ...          (the same, without the CLI wiring)
 
 The spec (TOML)
@@ -21,6 +22,8 @@ The spec (TOML)
                                  # report costs a few seconds, more than a small training)
     front_reports = true         # after the sweep, HTML reports for the Pareto-front runs
     seed = 0                     # seed of the random search's draws
+    max_configs = 10000          # refuse a larger expansion (default 10,000; --max-configs
+                                 # replaces it)
 
     [base]                       # one run configuration: the keys of `discover --config`
     problem = { class = "ode", family = "square" }
@@ -45,6 +48,8 @@ custom ``family`` table are set in ``[base]`` only. The run count is ``|grid| x 
 the same random draws are used at every grid point, so grid keys such as ``seed`` act as
 replicates. Unknown keys, empty lists, bad ranges (low > high, non-positive log bounds)
 and values that make an invalid configuration are reported with the key named (exit 2).
+A spec whose count exceeds ``max_configs`` is refused before anything is drawn or written,
+with one line naming the spec and the count.
 
 What a sweep writes
 -------------------
@@ -54,7 +59,8 @@ values, status ``pending|running|done|diverged|failed``, metrics, run directory,
 exactly as ``algodiscover discover`` writes them; ``report.html`` for the Pareto-front runs
 by default) and ``DIR/report.html`` (self-contained: the Pareto front of accuracy against
 cost, a matplotlib figure in the style of the run reports inlined as SVG, whose points link
-to the runs' reports or analyses).
+to the runs' reports or analyses). ``--json`` prints the summary (counts, paths) and the
+Pareto front as one JSON document on stdout; messages and the progress bar go to stderr.
 
 Accuracy and cost: for integrators, the mean one-step error of the distilled method on
 held-out problems of the family against the function evaluations per step (= stages); for
@@ -70,33 +76,37 @@ re-runs rows that failed with an error. One sweep process at a time may use a di
 (an advisory lock; a second one exits 2).
 
 Backends: ``local`` runs tasks in a process pool (``spawn`` workers, one torch thread each,
-which exit with the sweep process even when it is killed). ``ray`` (``pip install 'algodiscover[distributed]'``) submits the same tasks as Ray
-core tasks; ``--address`` joins a running cluster (``auto`` for one started on this machine
-with ``ray start``; every node needs algodiscover installed), otherwise a fresh local Ray
-instance is started with ``max_concurrent`` CPUs, bound to the loopback interface. A Ray
-instance the calling program already initialised (``ray.init``) is used as it is. Workers return the
-run files to the sweep process, which writes them, so nodes need no shared file system.
-A task is a chunk of same-shape configurations trained as one ensemble, then analysed run
-by run; a killed sweep loses at most the tasks in flight.
+which exit with the sweep process even when it is killed). ``ray`` (``pip install
+'algodiscover[distributed]'``) submits the same tasks as Ray core tasks; ``--address`` joins
+a running cluster (``auto`` for one started on this machine with ``ray start``; every node
+needs algodiscover installed; an address where nothing answers within ``--ray-timeout``
+seconds, default 30, is refused with exit 2), otherwise a fresh local Ray instance is
+started with ``max_concurrent`` CPUs, bound to the loopback interface. A Ray instance the
+calling program already initialised (``ray.init``) is used as it is. Workers return the run
+files to the sweep process, which writes them, so nodes need no shared file system. A task
+is a chunk of same-shape configurations trained as one ensemble, then analysed run by run;
+a killed sweep loses at most the tasks in flight.
 
-Layout of the package: ``spec`` (schema, parsing, expansion), ``store`` (SQLite store,
-claims, directory lock), ``worker`` (the task a worker runs, run metrics), ``backends``
-(local process pool, Ray), ``runner`` (:func:`run_sweep`), ``report`` (Pareto front, figure,
-HTML report), ``command`` (the CLI). Each imports only the standard library and lighter modules
-at module level, so ``algodiscover --help`` does not load torch.
+Layout of the package: ``spec`` (schema, parsing, expansion, size limit), ``store`` (SQLite
+store, claims, directory lock), ``worker`` (the task a worker runs, run metrics),
+``backends`` (local process pool, Ray), ``runner`` (:func:`run_sweep`), ``report`` (Pareto
+front, figure, HTML report), ``command`` (the CLI). Each imports only the standard library
+and lighter modules at module level, so ``algodiscover --help`` does not load torch.
 """
 
-from .backends import RAY_MISSING
+from .backends import DEFAULT_RAY_TIMEOUT, RAY_MISSING, check_ray_address
 from .command import add_parser, cmd_sweep, main
 from .report import REPORT_NAME, pareto_figure, pareto_front, render_sweep_html, write_sweep_report
 from .runner import SweepResult, run_sweep
-from .spec import BACKENDS, DISTRIBUTIONS, Distribution, SweepRun, SweepSpec, config_hash, expand_spec, load_spec, spec_from_mapping
+from .spec import (BACKENDS, DEFAULT_MAX_CONFIGS, DISTRIBUTIONS, Distribution, SweepRun, SweepSpec, check_size, config_hash,
+                   expand_spec, load_spec, spec_from_mapping)
 from .store import DB_NAME, STATUSES, SweepStore
 from .worker import run_chunk, run_metrics
 
 __all__ = [
     "SweepSpec", "Distribution", "SweepRun", "SweepStore", "SweepResult", "load_spec", "spec_from_mapping",
-    "expand_spec", "config_hash", "run_sweep", "run_chunk", "run_metrics", "write_sweep_report", "render_sweep_html",
-    "pareto_front", "pareto_figure", "add_parser", "cmd_sweep", "main", "STATUSES", "BACKENDS", "DISTRIBUTIONS", "DB_NAME", "REPORT_NAME",
+    "expand_spec", "check_size", "config_hash", "run_sweep", "run_chunk", "run_metrics", "write_sweep_report",
+    "render_sweep_html", "pareto_front", "pareto_figure", "check_ray_address", "add_parser", "cmd_sweep", "main",
+    "STATUSES", "BACKENDS", "DISTRIBUTIONS", "DEFAULT_MAX_CONFIGS", "DEFAULT_RAY_TIMEOUT", "DB_NAME", "REPORT_NAME",
     "RAY_MISSING",
 ]

@@ -2,7 +2,9 @@
 
 Holds :class:`_LocalBackend` (``spawn`` workers, one torch thread each, that die with the
 sweep process even when it is SIGKILLed), :class:`_RayBackend` (joins ``--address`` or
-starts a fresh local instance) and :class:`_WorkerLost`. Both backends run :func:`.worker.run_chunk`, which workers import by
+starts a fresh local instance), :func:`check_ray_address` (refuses, within a stated timeout,
+a Ray address nothing answers on, instead of Ray's own retries for minutes) and
+:class:`_WorkerLost`. Both backends run :func:`.worker.run_chunk`, which workers import by
 its module path. Imports the standard library, ``algodiscover.errors`` and ``.worker``; Ray
 only when the ray backend is chosen.
 """
@@ -10,15 +12,19 @@ only when the ray backend is chosen.
 from __future__ import annotations
 
 import os
+import socket
 import time
+import urllib.parse
 from typing import Any, Sequence
 
 from ..errors import InputError
 from .worker import _one_line, run_chunk
 
-__all__ = ["RAY_MISSING"]
+__all__ = ["check_ray_address", "RAY_MISSING", "DEFAULT_RAY_TIMEOUT"]
 
 RAY_MISSING = "the ray backend needs Ray, which is not installed: pip install 'algodiscover[distributed]' (or: pip install ray)"
+DEFAULT_RAY_TIMEOUT = 30.0       # seconds to reach the cluster of --address before giving up
+_LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 def _local_worker_init(sweep_pid: int) -> None:
@@ -107,6 +113,77 @@ def _import_ray(address: str | None) -> Any:
     except ImportError:
         raise InputError(RAY_MISSING) from None
     return ray
+
+
+def check_ray_address(address: str, timeout: float = DEFAULT_RAY_TIMEOUT) -> None:
+    """Refuse, within ``timeout`` seconds, a Ray ``address`` where nothing answers.
+
+    Ray itself keeps retrying an unreachable cluster for many minutes; this opens a TCP
+    connection to the address's host and port first (for ``localhost``/``127.0.0.1`` also
+    to this node's IP, which Ray connects to instead) and raises :class:`InputError` (one
+    line naming the address) when none connects in time. ``auto`` is resolved as Ray does
+    (``RAY_ADDRESS``, then the cluster started here with ``ray start``) when Ray can say;
+    forms neither can resolve are left to Ray.
+    """
+    targets = _ray_targets(address)
+    if not targets:
+        return
+    deadline = time.monotonic() + timeout
+    reason = "no answer"
+    for host, port in targets:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        try:
+            with socket.create_connection((host, port), timeout=left):
+                return
+        except TimeoutError:
+            reason = "no answer"
+        except OSError as exc:
+            reason = exc.strerror or exc.__class__.__name__
+    raise InputError(f"--address {address}: cannot reach a Ray cluster there within {timeout:g} s ({reason}); "
+                     f"start it with 'ray start --head' or give a longer --ray-timeout")
+
+
+def _ray_targets(address: str) -> list[tuple[str, int]]:
+    """The (host, port) pairs a connection to ``address`` may use, first those Ray uses."""
+    text = address.strip()
+    scheme = ""
+    if "://" in text:
+        scheme, _, text = text.partition("://")
+    out: list[tuple[str, int]] = []
+    if scheme == "":
+        try:  # Ray's own reading of the address (RAY_ADDRESS, "auto", localhost -> node IP)
+            from ray._private.services import canonicalize_bootstrap_address
+
+            resolved = canonicalize_bootstrap_address(text)
+        except Exception:  # no such helper in this Ray version, or Ray cannot resolve it
+            resolved = None
+        if resolved:
+            out += _split_host_port(resolved, default_port=None)
+    elif scheme != "ray":  # another scheme (e.g. anyscale://): Ray's business
+        return []
+    for host, port in _split_host_port(text, default_port=10001 if scheme == "ray" else None):
+        out.append((host, port))
+        if host in _LOOPBACK:
+            try:
+                import ray.util
+
+                out.append((ray.util.get_node_ip_address(), port))
+            except Exception:  # Ray cannot tell this node's IP: the loopback address alone
+                pass
+    return list(dict.fromkeys(out))
+
+
+def _split_host_port(text: str, default_port: int | None) -> list[tuple[str, int]]:
+    try:
+        u = urllib.parse.urlsplit("//" + text)
+        port = u.port if u.port is not None else default_port
+    except ValueError:
+        return []
+    if not u.hostname or port is None:
+        return []
+    return [(u.hostname, port)]
 
 
 class _RayBackend:

@@ -25,10 +25,10 @@ from typing import Any, Callable, Mapping, Sequence
 
 from ..analysis import write_atomic
 from ..errors import InputError
-from .backends import _import_ray, _LocalBackend, _RayBackend, _WorkerLost
+from .backends import DEFAULT_RAY_TIMEOUT, _import_ray, _LocalBackend, _RayBackend, _WorkerLost, check_ray_address
 from .report import _front_rows, write_sweep_report
-from .spec import BACKENDS, SweepSpec, expand_spec, load_spec
-from .store import DB_NAME, SweepStore, _DirLock, _json_safe
+from .spec import BACKENDS, SweepSpec, check_size, expand_spec, load_spec
+from .store import DB_NAME, SweepStore, _DirLock, _finite, _json_safe
 from .worker import _one_line, _render_run
 
 __all__ = ["run_sweep", "SweepResult"]
@@ -46,6 +46,27 @@ class SweepResult:
     added: int
     reset: int
     front: list[dict[str, Any]] = field(default_factory=list)
+    name: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """The summary ``sweep --json`` prints: paths, counts by status, what this call did,
+        and the Pareto front (cheapest first) with each run's swept values and metrics."""
+        return _finite({
+            "sweep": self.name, "out_dir": str(self.out_dir), "database": str(self.database),
+            "report": None if self.report is None else str(self.report),
+            "counts": dict(self.counts), "total": sum(self.counts.values()), "ran": self.ran, "added": self.added,
+            "reset": self.reset, "front": [_front_entry(r) for r in self.front],
+        })
+
+
+_FRONT_KEYS = ("run_id", "config_hash", "run_dir", "cost", "cost_unit", "error", "error_metric", "exact_order",
+               "personalised_order", "measured_order", "best_classical_ratio", "final_loss")
+
+
+def _front_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+    metrics = json.loads(row["metrics"]) if row.get("metrics") else {}
+    return {**{k: row.get(k) for k in _FRONT_KEYS}, "assignment": json.loads(row.get("assignment") or "{}"),
+            "identified_as": metrics.get("identified_as"), "best_classical": metrics.get("best_classical")}
 
 
 def run_sweep(
@@ -60,12 +81,18 @@ def run_sweep(
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
     log: Callable[[str], None] | None = None,
+    max_configs: int | None = None,
+    ray_timeout: float = DEFAULT_RAY_TIMEOUT,
 ) -> SweepResult:
     """Run (or resume) a sweep (the spec format and what is written: ``algodiscover.sweep``).
 
     ``on_result`` is called with each finished row (a dict of the database columns) after
     it is stored; an exception it raises stops the sweep like an interruption (rows in
-    flight go back to ``pending``). Raises :class:`InputError` for bad specs and options.
+    flight go back to ``pending``). ``max_configs`` replaces the spec's limit on its
+    configuration count (``sweep.max_configs``, default ``DEFAULT_MAX_CONFIGS``);
+    ``ray_timeout`` is how long to try to reach the cluster of ``address``. Raises
+    :class:`InputError` for bad specs and options, a spec over the limit and an unreachable
+    ``address``; nothing is written before these checks pass.
     """
     say = log or (lambda s: None)
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
@@ -76,12 +103,19 @@ def run_sweep(
         raise InputError("--address joins a Ray cluster; it needs --backend ray")
     if max_concurrent is not None and max_concurrent < 1:
         raise InputError(f"--max-concurrent must be >= 1, got {max_concurrent}")
+    if max_configs is not None and max_configs < 1:
+        raise InputError(f"--max-configs must be >= 1, got {max_configs}")
+    if not (isinstance(ray_timeout, (int, float)) and math.isfinite(ray_timeout) and ray_timeout > 0):
+        raise InputError(f"--ray-timeout must be a number of seconds > 0, got {ray_timeout!r}")
+    check_size(spec, max_configs)
     if backend == "ray":
         _import_ray(address)
+        if address:
+            check_ray_address(address, ray_timeout)
     out = Path(out_dir) if out_dir is not None else Path("sweeps") / spec.name
     if out.exists() and not out.is_dir():
         raise InputError(f"{out}: exists and is not a directory")
-    runs = expand_spec(spec)
+    runs = expand_spec(spec, max_configs)
     out.mkdir(parents=True, exist_ok=True)
     lock = _DirLock(out)
     store: SweepStore | None = None
@@ -120,7 +154,7 @@ def run_sweep(
         if spec.front_reports:
             _render_front_reports(out, _front_rows(store.rows()), say)
         report = write_sweep_report(out, store=store)
-        return SweepResult(out, out / DB_NAME, report, store.counts(), ran, added, reset, _front_rows(store.rows()))
+        return SweepResult(out, out / DB_NAME, report, store.counts(), ran, added, reset, _front_rows(store.rows()), spec.name)
     finally:
         if store is not None:
             store.close()

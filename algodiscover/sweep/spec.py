@@ -3,7 +3,8 @@
 Holds :class:`SweepSpec` (the parsed, validated TOML spec), :class:`Distribution` (a random
 search distribution), :class:`SweepRun` (one configuration of an expanded spec),
 :func:`load_spec` / :func:`spec_from_mapping`, :func:`expand_spec` (grid x random draws,
-deduplicated by :func:`config_hash`). Imports
+deduplicated by :func:`config_hash`) and the size limit on an expansion
+(:data:`DEFAULT_MAX_CONFIGS`, raised by ``sweep.max_configs`` or ``--max-configs``). Imports
 the standard library and ``algodiscover.errors`` at module level; the run-configuration
 modules (``config``, ``training``, ``families``, ``ensemble``, which load torch) only inside
 the functions that need them. Nothing else of the sweep package is imported here.
@@ -33,12 +34,13 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 __all__ = ["SweepSpec", "Distribution", "SweepRun", "load_spec", "spec_from_mapping", "expand_spec", "config_hash",
-           "BACKENDS", "DISTRIBUTIONS"]
+           "check_size", "BACKENDS", "DISTRIBUTIONS", "DEFAULT_MAX_CONFIGS"]
 
 BACKENDS = ("local", "ray")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
+DEFAULT_MAX_CONFIGS = 10_000     # an expansion larger than this is refused unless the limit is raised
 _SPEC_TABLES = ("sweep", "base", "grid", "random")
-_SWEEP_KEYS = ("name", "backend", "max_concurrent", "ensemble", "formats", "front_reports", "seed")
+_SWEEP_KEYS = ("name", "backend", "max_concurrent", "ensemble", "formats", "front_reports", "seed", "max_configs")
 _REPORT_FORMATS = ("html", "tex", "pdf")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -84,6 +86,7 @@ class SweepSpec:
     formats: tuple[str, ...] = ()
     front_reports: bool = True
     seed: int = 0
+    max_configs: int = DEFAULT_MAX_CONFIGS
     text: str = ""
 
     @property
@@ -101,7 +104,8 @@ class SweepSpec:
         return {"name": self.name, "source": self.source, "base": self.base, "grid": {k: list(v) for k, v in self.grid},
                 "random": {"samples": self.samples, **{k: d.to_json() for k, d in self.random}} if self.random else {},
                 "backend": self.backend, "max_concurrent": self.max_concurrent, "ensemble": self.ensemble,
-                "formats": list(self.formats), "front_reports": self.front_reports, "seed": self.seed}
+                "formats": list(self.formats), "front_reports": self.front_reports, "seed": self.seed,
+                "max_configs": self.max_configs}
 
 
 @dataclass(frozen=True)
@@ -169,6 +173,9 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "spec", default_nam
     seed = sw.get("seed", 0)
     if not _is_int(seed, 0):
         raise InputError(f"{source}: sweep.seed must be an integer >= 0, got {seed!r}")
+    max_configs = sw.get("max_configs", DEFAULT_MAX_CONFIGS)
+    if not _is_int(max_configs, 1):
+        raise InputError(f"{source}: sweep.max_configs must be an integer >= 1, got {max_configs!r}")
 
     base = json.loads(json.dumps(dict(data.get("base", {})), default=_reject_type))
     if "name" in base:
@@ -214,7 +221,7 @@ def spec_from_mapping(data: Mapping[str, Any], source: str = "spec", default_nam
             rnd.append((key, dist))
     return SweepSpec(name=name, source=source, base=base, grid=tuple(grid), random=tuple(rnd), samples=samples, backend=backend,
                      max_concurrent=max_conc, ensemble=ensemble, formats=tuple(formats), front_reports=front_reports, seed=seed,
-                     text=text)
+                     max_configs=max_configs, text=text)
 
 
 def _reject_type(o: Any) -> Any:
@@ -353,14 +360,29 @@ def config_hash(cfg: RunConfig) -> str:
     return hashlib.sha256(json.dumps(d, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()).hexdigest()
 
 
-def expand_spec(spec: SweepSpec) -> list[SweepRun]:
+def check_size(spec: SweepSpec, max_configs: int | None = None) -> int:
+    """The spec's configuration count ``|grid| x samples``, or :class:`InputError` (one line
+    naming the spec and the count) when it exceeds ``max_configs`` (default: the spec's
+    ``sweep.max_configs``, itself :data:`DEFAULT_MAX_CONFIGS` unless set)."""
+    limit = spec.max_configs if max_configs is None else max_configs
+    n = spec.size
+    if n > limit:
+        raise InputError(f"{spec.source}: the sweep expands to {n:,} configurations, more than the limit of {limit:,} "
+                         f"(raise it with --max-configs N or sweep.max_configs = N)")
+    return n
+
+
+def expand_spec(spec: SweepSpec, max_configs: int | None = None) -> list[SweepRun]:
     """Every configuration of the spec, in grid order then draw order, duplicates removed.
 
     Random draws come from ``random.Random(spec.seed)``, key by key in spec order, so the
-    same spec always expands to the same configurations.
+    same spec always expands to the same configurations. A spec of more than
+    ``max_configs`` configurations (default: ``spec.max_configs``) is refused before
+    anything is drawn (:func:`check_size`).
     """
     from ..ensemble import ensemble_key
 
+    check_size(spec, max_configs)
     rng = random.Random(spec.seed)
     draws = [{k: d.sample(rng) for k, d in spec.random} for _ in range(spec.samples)] if spec.random else [{}]
     keys = [k for k, _ in spec.grid]
