@@ -17,7 +17,10 @@ import pytest
 
 from algodiscover import sweep
 from algodiscover.config import config_from_mapping
+from algodiscover.errors import InputError
 from algodiscover.sweep import SweepStore, expand_spec, load_spec, pareto_front, run_metrics, run_sweep
+from algodiscover.sweep.runner import _chunks
+from algodiscover.sweep.store import _DirLock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -277,7 +280,7 @@ def test_directory_lock_allows_one_sweep(tmp_path, capsys):
     spec = _spec(tmp_path, BASE)
     out = tmp_path / "out"
     out.mkdir()
-    lock = sweep._DirLock(out)
+    lock = _DirLock(out)
     try:
         assert sweep.main([str(spec), "--out", str(out), "--quiet"]) == 2
         assert "another sweep" in capsys.readouterr().err
@@ -338,7 +341,7 @@ def test_pareto_front_and_chunks():
         return {"config_hash": h, "group_key": g}
 
     rows = [row(f"h{i}", "A") for i in range(7)] + [row("x", None), row("y", None)] + [row(f"k{i}", "B") for i in range(3)]
-    chunks = sweep._chunks(rows, workers=2, max_size=4)
+    chunks = _chunks(rows, workers=2, max_size=4)
     assert sorted(h["config_hash"] for c in chunks for h in c) == sorted(r["config_hash"] for r in rows)
     assert all(len({r["group_key"] for r in c}) == 1 and len(c) <= 4 for c in chunks)
     assert [len(c) for c in chunks] == [4, 3, 1, 1, 3]
@@ -367,3 +370,118 @@ def test_add_parser_wires_into_a_cli():
     assert (args.command, args.spec, args.backend, args.address, args.max_concurrent, args.resume, args.quiet) == \
         ("sweep", "s.toml", "ray", "auto", 3, True, True)
     assert callable(sweep.cmd_sweep)
+
+
+# ---------------------------------------------------------------------------- limits and CLI conventions
+def test_oversized_spec_is_refused_in_one_line_naming_spec_and_count(tmp_path, capsys, monkeypatch):
+    body = BASE + "[grid]\nseed = [" + ", ".join(map(str, range(400))) + "]\n[random]\nsamples = 400\n" \
+        "'train.lr' = { log_uniform = [0.001, 0.1] }\n"
+    spec = _spec(tmp_path, body, name="huge.toml")
+    out = tmp_path / "out"
+    assert sweep.main([str(spec), "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("algodiscover: error: ") and "\n" not in err
+    assert str(spec) in err and "160,000 configurations" in err and "10,000" in err and "--max-configs" in err
+    assert not out.exists()
+    # the spec's own limit, and --max-configs replacing it (the run then stops at the next check: no Ray)
+    small = _spec(tmp_path, "[sweep]\nmax_configs = 2\n" + BASE + "[grid]\nseed = [0, 1, 2]\n", name="small.toml")
+    assert sweep.main([str(small), "--out", str(out), "--quiet"]) == 2
+    assert "3 configurations, more than the limit of 2" in capsys.readouterr().err
+    assert len(expand_spec(load_spec(small), max_configs=3)) == 3
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert sweep.main([str(small), "--max-configs", "3", "--backend", "ray", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "limit" not in err and "pip install 'algodiscover[distributed]'" in err
+    assert not out.exists()
+
+
+def test_unreachable_ray_address_fails_within_the_timeout_in_one_line(tmp_path, capsys):
+    pytest.importorskip("ray", reason="Ray is not installed; Ray backend tests skipped")
+    import socket
+
+    with socket.socket() as s:                       # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    spec = _spec(tmp_path, BASE)
+    out = tmp_path / "out"
+    assert sweep.main([str(spec), "--backend", "ray", "--address", f"127.0.0.1:{port}", "--ray-timeout", "3",
+                       "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("algodiscover: error: --address 127.0.0.1:") and "\n" not in err
+    assert "cannot reach a Ray cluster there within 3 s" in err
+    assert not out.exists()
+
+
+def test_ray_address_that_never_answers_is_given_up_after_the_timeout(monkeypatch):
+    from algodiscover.sweep import backends
+
+    tried = []
+
+    def no_answer(addr, timeout):
+        tried.append((addr, timeout))
+        raise TimeoutError
+
+    monkeypatch.setattr(backends.socket, "create_connection", no_answer)
+    with pytest.raises(InputError, match=r"within 2 s \(no answer\)"):
+        sweep.check_ray_address("192.0.2.1:6379", timeout=2.0)
+    assert tried and tried[0][0] == ("192.0.2.1", 6379) and 0 < tried[0][1] <= 2.0
+    assert backends._ray_targets("ray://192.0.2.1") == [("192.0.2.1", 10001)]
+    assert backends._ray_targets("anyscale://cluster") == []
+
+
+def test_json_output_is_the_summary_and_front_and_nothing_else(tmp_path):
+    spec = _spec(tmp_path, """
+[sweep]
+name = "tiny"
+max_concurrent = 1
+ensemble = 2
+front_reports = false
+""" + BASE + """
+[grid]
+"model.stages" = [1, 2]
+""")
+    out = tmp_path / "out"
+    res = subprocess.run([sys.executable, "-m", "algodiscover.sweep", str(spec), "--out", str(out), "--json"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)                     # stdout is one JSON document and nothing else
+    assert "tiny: 2 configurations" in res.stderr      # progress messages went to stderr
+    assert data["sweep"] == "tiny" and data["out_dir"] == str(out) and data["report"] == str(out / "report.html")
+    assert data["counts"] == {"pending": 0, "running": 0, "done": 2, "diverged": 0, "failed": 0}
+    assert data["total"] == 2 and data["ran"] == 2 and data["added"] == 2 and data["reset"] == 0
+    rows = _rows(out)
+    front = data["front"]
+    assert 1 <= len(front) <= 2 and [f["cost"] for f in front] == sorted(f["cost"] for f in front)
+    for f in front:
+        row = rows[f["config_hash"]]
+        assert f["run_dir"] == row["run_dir"] and (out / f["run_dir"] / "algorithm.json").exists()
+        assert f["error"] == pytest.approx(row["error"], rel=1e-12) and f["cost"] == row["cost"]
+        assert f["cost_unit"] == "f-evals/step" and f["assignment"]["model.stages"] == f["cost"]
+
+
+def test_help_states_defaults_limits_and_an_example(capsys):
+    with pytest.raises(SystemExit) as exc:
+        sweep.main(["--help"])
+    assert exc.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "example: algodiscover sweep" in text
+    assert "--json" in text and "--quiet" in text and "output directory (default: ./sweeps/<sweep.name>)" in text
+    assert "else 10,000)" in text and "within S seconds (default: 30)" in text
+
+
+def test_pareto_figure_uses_the_report_figure_style(tmp_path):
+    from algodiscover.sweep import render_sweep_html
+
+    def row(i, cost, error):
+        return {"config_hash": f"{i:064x}", "run_id": f"{i:016x}", "idx": i, "status": "done", "error": error, "cost": cost,
+                "error_metric": "mean one-step error (in distribution)", "cost_unit": "f-evals/step", "run_dir": f"runs/{i:016x}",
+                "assignment": json.dumps({"model.stages": cost}), "message": None, "exact_order": None, "personalised_order": None,
+                "measured_order": None, "best_classical_ratio": None, "metrics": None, "final_loss": error, "train_s": 0.1}
+
+    rows = [row(1, 1, 1e-3), row(2, 1, 5e-3), row(3, 2, 1e-5), row(4, 3, 2e-5)]
+    html = render_sweep_html(rows, name="s", keys=["model.stages"], counts={"done": 4}, base=tmp_path)
+    svg = html[html.index("<svg"):html.index("</svg>")]
+    assert 'class="figure"' in svg and ">Pareto front<" in svg               # reports.figures export: text as text
+    assert "DejaVuSans" not in svg and "<metadata>" not in svg                  # no glyph outlines, no date
+    assert 'id="pareto-' in svg and 'href="#pareto-' in svg                     # ids salted per figure
+    assert sum(f'xlink:href="runs/{i:016x}/' in svg for i in range(1, 5)) == 4   # every point links to its run
