@@ -485,3 +485,18 @@ def test_pareto_figure_uses_the_report_figure_style(tmp_path):
     assert "DejaVuSans" not in svg and "<metadata>" not in svg                  # no glyph outlines, no date
     assert 'id="pareto-' in svg and 'href="#pareto-' in svg                     # ids salted per figure
     assert sum(f'xlink:href="runs/{i:016x}/' in svg for i in range(1, 5)) == 4   # every point links to its run
+
+
+def test_run_directories_get_the_users_umask_not_0700(tmp_path):
+    import os
+    import stat
+
+    from algodiscover.sweep.runner import _write_run_dir
+
+    old = os.umask(0o022)
+    try:
+        _write_run_dir(tmp_path / "runs" / "abc", {"algorithm.json": b"{}", "figures/x.pdf": b"%PDF"})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "runs" / "abc").stat().st_mode) == 0o755
+    assert not [p for p in (tmp_path / "runs").iterdir() if p.name.startswith(".")]

@@ -16,8 +16,8 @@ import math
 import os
 import socket
 import sqlite3
-import tempfile
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -266,7 +266,9 @@ def _write_run_dir(target: Path, files: Mapping[str, bytes]) -> None:
     import shutil
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    # not tempfile.mkdtemp: its 0700 would become the run directory's mode; mkdir follows the umask
+    tmp = target.parent / f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
     try:
         for rel, data in files.items():
             p = tmp / rel
