@@ -100,6 +100,8 @@ class RunConfig:
             raise InputError(f"problem.family must be a non-empty string, got {self.family!r}")
         if self.family == "custom" and not self.custom_family:
             raise InputError("problem.family = 'custom' needs a [family] table")
+        if self.custom_family:
+            _check_custom_family(self.problem_class, self.custom_family)
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
@@ -161,6 +163,22 @@ class RunConfig:
         if family is not None and family != "custom":
             top["custom_family"] = None
         return replace(cfg, **top) if top else cfg
+
+
+def _check_custom_family(problem_class: str, table: Mapping[str, Any]) -> None:
+    """Build a user's [family] table once, so that a bad or hostile expression is refused
+    when the configuration is read (every expression goes through the safe parser of
+    ``analysis.expressions``; nothing is evaluated as Python)."""
+    if problem_class == "ode":
+        from .ode_families import ode_family_from_config
+
+        ode_family_from_config(table, source="config")
+    elif problem_class == "nonlinear":
+        from .nonlinear_families import nonlinear_family_from_config
+
+        nonlinear_family_from_config(table, source="config")
+    else:
+        raise InputError(f"the {problem_class} branch has no custom [family] tables; use family = \"matrix\" with linear.path")
 
 
 def check_run_name(name: Any) -> str:

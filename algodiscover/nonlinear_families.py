@@ -25,7 +25,8 @@ import sympy as sp
 import torch
 
 from .config import parse_range
-from .errors import InputError
+from .analysis.expressions import check_variable_name, parse_expression
+from .errors import InputError, input_errors
 
 __all__ = ["NonlinearFamily", "NONLINEAR_FAMILIES", "get_nonlinear_family", "nonlinear_family_from_config", "NonlinearProblems"]
 
@@ -191,6 +192,7 @@ def get_nonlinear_family(name: str, size: int | None = None) -> NonlinearFamily:
 _USER_KEYS = {"name", "unknowns", "F", "params", "guess", "perturbation", "ood_params", "description"}
 
 
+@input_errors
 def nonlinear_family_from_config(cfg: Mapping[str, Any], source: str = "config") -> NonlinearFamily:
     """A user family from a TOML table::
 
@@ -218,19 +220,17 @@ def nonlinear_family_from_config(cfg: Mapping[str, Any], source: str = "config")
     params_cfg = cfg.get("params", {})
     if not isinstance(params_cfg, Mapping):
         raise InputError(f"{where}.params must be a table of name = [low, high]")
+    for i, v in enumerate(names):
+        check_variable_name(v, f"{where}.unknowns[{i}]")
+    for pname in params_cfg:
+        check_variable_name(pname, f"{where}.params")
+    if len(set(names) | set(params_cfg)) != len(names) + len(params_cfg):
+        raise InputError(f"{where}: unknown and parameter names must be distinct")
     xs = [sp.Symbol(v) for v in names]
     ps = [sp.Symbol(p) for p in params_cfg]
     local = {s.name: s for s in xs + ps}
-    exprs = []
-    for i, t in enumerate(texts):
-        try:
-            e = sp.sympify(t, locals=local)
-        except (sp.SympifyError, SyntaxError, TypeError):
-            raise InputError(f"{where}.F[{i}]: cannot parse {t!r}") from None
-        extra = sorted(str(s) for s in getattr(e, "free_symbols", set()) - set(xs + ps))
-        if extra:
-            raise InputError(f"{where}.F[{i}]: unknown name {extra[0]!r} in {t!r}")
-        exprs.append(e)
+    # read by the safe parser: numbers, the declared names, arithmetic and whitelisted functions
+    exprs = [parse_expression(t, local, where=f"{where}.F[{i}]") for i, t in enumerate(texts)]
     ranges = tuple(parse_range(params_cfg[p.name], f"{where}.params.{p.name}") for p in ps)
     ood_cfg = cfg.get("ood_params")
     ood = ranges if ood_cfg is None else tuple(parse_range(ood_cfg.get(p.name), f"{where}.ood_params.{p.name}") for p in ps)

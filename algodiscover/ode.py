@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -58,8 +59,8 @@ def make_ode_data(family: OdeFamily, n: int, seed: int, outer: int = 1, cache: b
                 ref = z["reference"]
                 if ref.shape == smp.y0.shape and np.array_equal(z["y0"], smp.y0):
                     return OdeData(smp, ref, outer)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache entry: recompute and overwrite
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass  # unreadable or truncated cache entry: recompute and overwrite
     ref = family.spec.flow(smp.y0, smp.params, outer * smp.h)
     if cache:
         try:

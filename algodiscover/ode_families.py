@@ -16,9 +16,10 @@ import sympy as sp
 import torch
 
 from .analysis import T_SYMBOL, OdeFamilySpec
+from .analysis.expressions import check_variable_name, parse_expression
 
 from .config import parse_range
-from .errors import InputError
+from .errors import InputError, input_errors
 
 __all__ = ["OdeFamily", "ODE_FAMILIES", "get_ode_family", "ode_family_from_config"]
 
@@ -106,6 +107,7 @@ def get_ode_family(name: str) -> OdeFamily:
 _FAMILY_KEYS = {"name", "state", "rhs", "params", "state_ranges", "h_range", "ood_params", "exact_solution", "description"}
 
 
+@input_errors
 def ode_family_from_config(cfg: Mapping[str, Any], source: str = "config") -> OdeFamily:
     """A user family from a TOML table::
 
@@ -136,11 +138,19 @@ def ode_family_from_config(cfg: Mapping[str, Any], source: str = "config") -> Od
     params_cfg = cfg.get("params", {})
     if not isinstance(params_cfg, Mapping):
         raise InputError(f"{where}.params must be a table of name = [low, high]")
+    for i, s in enumerate(state_names):
+        check_variable_name(s, f"{where}.state[{i}]")
+    for pname in params_cfg:
+        check_variable_name(pname, f"{where}.params")
+    if "t" in state_names or "t" in params_cfg:
+        raise InputError(f"{where}: 't' is the time variable; choose another name for a state or parameter")
+    if len(set(state_names) | set(params_cfg)) != len(state_names) + len(params_cfg):
+        raise InputError(f"{where}: state and parameter names must be distinct")
     state = [sp.Symbol(s) for s in state_names]
     params = [sp.Symbol(p) for p in params_cfg]
     local = {s.name: s for s in state + params}
     local["t"] = T_SYMBOL
-    rhs = [_parse_expr(txt, local, f"{where}.rhs[{i}]", allowed=set(state + params)) for i, txt in enumerate(rhs_texts)]
+    rhs = [_family_expr(txt, local, f"{where}.rhs[{i}]", allowed=set(state + params)) for i, txt in enumerate(rhs_texts)]
     param_ranges = [parse_range(params_cfg[p.name], f"{where}.params.{p.name}") for p in params]
     sr_cfg = cfg.get("state_ranges", {})
     if not isinstance(sr_cfg, Mapping):
@@ -158,7 +168,7 @@ def ode_family_from_config(cfg: Mapping[str, Any], source: str = "config") -> Od
     exact = None
     if "exact_solution" in cfg:
         texts = _str_list(cfg["exact_solution"], f"{where}.exact_solution")
-        exact = tuple(_parse_expr(x, local, f"{where}.exact_solution[{i}]", allowed=set(state + params) | {T_SYMBOL}) for i, x in enumerate(texts))
+        exact = tuple(_family_expr(x, local, f"{where}.exact_solution[{i}]", allowed=set(state + params) | {T_SYMBOL}) for i, x in enumerate(texts))
     h_range = parse_range(cfg.get("h_range", [0.01, 0.1]), f"{where}.h_range")
     if h_range[0] <= 0:
         raise InputError(f"{where}.h_range must be positive")
@@ -177,18 +187,11 @@ def _str_list(value: Any, where: str) -> list[str]:
     return value
 
 
-def _parse_expr(text: str, local: dict[str, sp.Symbol], where: str, allowed: set[sp.Symbol]) -> sp.Expr:
-    try:
-        expr = sp.sympify(text, locals=local)
-    except (sp.SympifyError, SyntaxError, TypeError, AttributeError):
-        raise InputError(f"{where}: cannot parse {text!r}") from None
-    if not isinstance(expr, sp.Expr):
-        raise InputError(f"{where}: {text!r} is not an expression")
+def _family_expr(text: str, local: dict[str, sp.Symbol], where: str, allowed: set[sp.Symbol]) -> sp.Expr:
+    """One expression of a user family, read by the safe parser (never evaluated as Python)."""
+    expr = parse_expression(text, {k: v for k, v in local.items() if v in allowed}, where=where)
     if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         raise InputError(f"{where}: {text!r} is not finite")
-    unknown = sorted(str(s) for s in expr.free_symbols - allowed)
-    if unknown:
-        raise InputError(f"{where}: unknown name {unknown[0]!r} in {text!r}")
     return expr
 
 

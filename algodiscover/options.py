@@ -10,6 +10,7 @@ to its dataclass.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -23,6 +24,16 @@ TAYLOR_MODES = ("general", "family")
 OBJECTIVES = ("residual", "minimax", "spectral")
 MODES = ("derivative-free", "newton-krylov")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
+
+#: Most training samples of any class (a mistyped 10**9 would try to allocate gigabytes);
+#: ALGODISCOVER_NO_LIMITS=1 in the environment lifts it.
+MAX_SAMPLES = 100_000
+_LIMIT_HINT = " (set ALGODISCOVER_NO_LIMITS=1 to lift the limit)"
+
+
+def sample_limit() -> int:
+    """:data:`MAX_SAMPLES`, or no practical limit when ``ALGODISCOVER_NO_LIMITS=1``."""
+    return 10**12 if os.environ.get("ALGODISCOVER_NO_LIMITS") == "1" else MAX_SAMPLES
 
 
 @dataclass(frozen=True)
@@ -48,8 +59,8 @@ class OdeTrainingConfig:
     taylor_weight: float = 100.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.samples, int) or self.samples < 1:
-            raise InputError(f"ode.samples must be an integer >= 1, got {self.samples!r}")
+        if not isinstance(self.samples, int) or isinstance(self.samples, bool) or not 1 <= self.samples <= sample_limit():
+            raise InputError(f"ode.samples must be an integer in 1..{sample_limit():,}, got {self.samples!r}{_LIMIT_HINT}")
         if self.normalise not in NORMALISATIONS:
             raise InputError(f"ode.normalise must be one of {', '.join(NORMALISATIONS)}, got {self.normalise!r}")
         if self.taylor_mode not in TAYLOR_MODES:
@@ -118,7 +129,7 @@ class LinearTrainingConfig:
             if not isinstance(v, (int, float)) or isinstance(v, bool) or not math.isfinite(v) or v <= 0:
                 raise InputError(f"linear.{key} must be a positive number, got {v!r}")
 
-        posint("samples", 1, 100_000)
+        posint("samples", 1, sample_limit())
         if self.objective not in OBJECTIVES:
             raise InputError(f"linear.objective must be one of {', '.join(OBJECTIVES)}, got {self.objective!r}")
         posnum("weight_base")
@@ -218,7 +229,7 @@ class NonlinearTrainingConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        for key, lo, hi in (("samples", 1, 100_000), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
+        for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
                             ("max_evaluations", 1, 10**7)):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:

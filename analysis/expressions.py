@@ -26,6 +26,8 @@ This module imports only the standard library, sympy and ``errors``.
 from __future__ import annotations
 
 import ast
+import builtins
+import keyword
 import math
 import re
 from typing import Callable, Iterable, Mapping
@@ -34,7 +36,7 @@ import sympy as sp
 
 from .errors import AnalysisInputError
 
-__all__ = ["parse_expression", "parse_number", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_DIGITS",
+__all__ = ["parse_expression", "parse_number", "check_variable_name", "FUNCTIONS", "CONSTANTS", "MAX_LENGTH", "MAX_DEPTH", "MAX_DIGITS",
            "MAX_EXPONENT", "decimal_digits"]
 
 #: Longest accepted text (characters).
@@ -141,12 +143,25 @@ def _shown(text: str) -> str:
     return repr(text if len(text) <= 60 else text[:57] + "...")
 
 
+#: Names that may not be variables: they would shadow a function, a constant, a Python
+#: built-in or keyword, or a module that generated numerical code refers to.
+_RESERVED = frozenset({*FUNCTIONS, *CONSTANTS, *dir(builtins), *keyword.kwlist, *keyword.softkwlist,
+                       "torch", "numpy", "np", "math", "mpmath", "sympy", "scipy", "I", "oo", "nan", "zoo"})
+
+
+def check_variable_name(name: object, where: str = "variable") -> str:
+    """A name usable as a declared symbol: an identifier, no leading underscore, not reserved."""
+    if not isinstance(name, str) or not name.isidentifier() or name.startswith("_") or name in _RESERVED or len(name) > 64:
+        raise AnalysisInputError(f"{where}: {name!r} cannot be a variable name (use a plain identifier that is not a "
+                                 "function, constant, Python keyword or built-in)")
+    return name
+
+
 def _symbol_table(symbols: Mapping[str, sp.Symbol] | Iterable[str | sp.Symbol], where: str) -> dict[str, sp.Expr]:
     table: dict[str, sp.Expr] = dict(CONSTANTS)
     items = symbols.items() if isinstance(symbols, Mapping) else ((str(x), x) for x in symbols)
     for name, sym in items:
-        if not name.isidentifier() or name.startswith("__") or name in FUNCTIONS:
-            raise AnalysisInputError(f"{where}: {name!r} cannot be a variable name")
+        check_variable_name(name, where)
         table[name] = sym if isinstance(sym, sp.Basic) else sp.Symbol(name)
     return table
 

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 
 from .errors import AnalysisInputError
+from .expressions import parse_expression
 
 __all__ = ["OdeFamilySpec", "OdeSamples", "T_SYMBOL"]
 
@@ -68,7 +69,10 @@ class OdeFamilySpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "state", tuple(self.state))
         object.__setattr__(self, "params", tuple(self.params))
-        object.__setattr__(self, "rhs", tuple(sp.sympify(g) for g in self.rhs))
+        symbols = {s.name: s for s in (*self.state, *self.params)}
+        object.__setattr__(self, "rhs", tuple(
+            parse_expression(g, symbols, where=f"family {self.name!r}: rhs[{k}]") if isinstance(g, str) else _as_expr(g, f"family {self.name!r}: rhs[{k}]")
+            for k, g in enumerate(self.rhs)))
         if not self.state:
             raise AnalysisInputError(f"family {self.name!r}: no state variables")
         if len(self.rhs) != len(self.state):
@@ -180,3 +184,13 @@ class OdeFamilySpec:
                 raise RuntimeError(f"family {self.name!r}: reference solution failed ({sol.message})")
             res[k] = sol.y[:, -1]
         return res
+
+
+def _as_expr(value: object, where: str) -> sp.Expr:
+    """A sympy expression given as one (numbers are converted; text goes through
+    :func:`~algodiscover.analysis.expressions.parse_expression`, never ``sympify``)."""
+    if isinstance(value, sp.Expr):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return sp.Float(value) if isinstance(value, float) else sp.Integer(value)
+    raise AnalysisInputError(f"{where}: expected a sympy expression or text, got {type(value).__name__}")

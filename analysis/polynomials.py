@@ -196,7 +196,7 @@ def polynomial_roots(coefficients: Sequence[Any], scale: float = 1.0) -> np.ndar
     ``all_roots``, repeated roots included) for exact coefficients, otherwise numpy in the
     scaled variable ``lambda / scale``."""
     if any(isinstance(c, sp.Expr) and not isinstance(c, sp.Float) for c in coefficients):
-        p = sp.Poly(sp.Add(*[sp.sympify(c) * LAMBDA**k for k, c in enumerate(coefficients)]), LAMBDA)
+        p = sp.Poly(sp.Add(*[_number(c) * LAMBDA**k for k, c in enumerate(coefficients)]), LAMBDA)
         if p.degree() < 1:
             return np.zeros(0, dtype=complex)
         try:  # exact real/complex root isolation: handles repeated roots
@@ -222,3 +222,14 @@ def polynomial_text(q: sp.Expr) -> str:
 def polynomial_latex(q: sp.Expr) -> str:
     """LaTeX in ``\\lambda``, highest power first."""
     return sp.latex(sp.expand(q), order="rev-lex")
+
+
+def _number(c: Any) -> sp.Expr:
+    """A coefficient as a sympy number without parsing text (sympy objects as they are)."""
+    if isinstance(c, sp.Basic):
+        return c
+    if isinstance(c, Fraction):
+        return sp.Rational(c.numerator, c.denominator)
+    if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
+        return sp.Integer(int(c))
+    return sp.Float(float(c))
