@@ -120,58 +120,109 @@ def tableau_solver(tableau: ButcherTableau):
     tableau::
 
         Solver = tableau_solver(get_method("RK4"))
-        solve_ivp(fun, (0, 1), y0, method=Solver, first_step=0.01)
+        solve_ivp(fun, (0, 1), y0, method=Solver, first_step=0.01, dense_output=True)
 
     ``first_step`` is the step size (required); the last step is shortened to land on the
-    end of the interval. Dense output is linear interpolation between steps.
+    end of the interval. ``rtol``, ``atol`` and ``max_step`` do not apply to a fixed-step
+    method: they are ignored with one warning.
+
+    Dense output (``t_eval``, ``dense_output``, ``events``) keeps the accuracy of the steps:
+    Hermite interpolation of the values and derivatives at the last ``k + 1`` step points,
+    degree ``2k + 1`` with ``2k + 1 >= p`` for a method of order ``p`` (cubic for order <= 3,
+    quintic for orders 4 and 5, ...). The derivative at each step point is the next step's
+    first stage; for the first steps, ``k - 1`` steps of the method backwards from ``t0``
+    supply the missing points (``(k - 1) s`` evaluations once, counted in ``nfev``; skipped if
+    ``f`` fails there).
     """
+    import warnings
+
     from scipy.integrate import OdeSolver
     from scipy.integrate._ivp.base import DenseOutput
+    from scipy.interpolate import KroghInterpolator
+
+    from .analysis import check_order
+    from .errors import AlgodiscoverWarning
 
     if not tableau.is_explicit:
         raise InputError(f"{tableau.label}: only explicit tableaux can be exported as a fixed-step solver")
     A, b, c = tableau.A.copy(), tableau.b.copy(), tableau.c.copy()
     s = tableau.stages
     label = tableau.label
+    order = max(1, check_order(tableau, max_order=8, tol=1e-10, exact=False).order)
+    window = max(1, -(-(order - 1) // 2))  # the smallest k with 2k + 1 >= order
 
-    class _Linear(DenseOutput):
-        def __init__(self, t_old: float, t: float, y_old: np.ndarray, y: np.ndarray) -> None:
-            super().__init__(t_old, t)
-            self.y_old, self.y_new = y_old, y
+    class _Hermite(DenseOutput):
+        """Hermite interpolant through (t_j, y_j, f_j) of the last few step points."""
+
+        def __init__(self, ts: list[float], ys: list[np.ndarray], fs: list[np.ndarray]) -> None:
+            super().__init__(ts[-2], ts[-1])
+            xi = np.repeat(np.asarray(ts, dtype=np.float64), 2)
+            yi = np.empty((2 * len(ts),) + ys[0].shape, dtype=np.result_type(ys[0], fs[0]))
+            yi[0::2], yi[1::2] = ys, fs
+            self._poly = KroghInterpolator(xi, yi)
 
         def _call_impl(self, t: np.ndarray) -> np.ndarray:
-            w = (np.asarray(t) - self.t_old) / (self.t - self.t_old)
-            if np.ndim(w) == 0:
-                return self.y_old + w * (self.y_new - self.y_old)
-            return self.y_old[:, None] + np.outer(self.y_new - self.y_old, w)
+            v = self._poly(np.asarray(t, dtype=np.float64))
+            return v if np.ndim(t) == 0 else np.moveaxis(v, 0, -1)
 
     class FixedStepRK(OdeSolver):
-        __doc__ = f"Fixed-step explicit Runge-Kutta solver for {label}."
+        __doc__ = f"Fixed-step explicit Runge-Kutta solver for {label} (order {order})."
         tableau_ = tableau
+        order_ = order
+        _warned = False
 
         def __init__(self, fun, t0, y0, t_bound, first_step=None, vectorized=False, **extraneous):
             if first_step is None or not np.isfinite(first_step) or first_step <= 0:
                 raise ValueError(f"{label}: pass the fixed step size as first_step > 0")
+            ignored = sorted(k for k in extraneous if k in ("rtol", "atol", "max_step", "min_step"))
+            if ignored and not FixedStepRK._warned:
+                FixedStepRK._warned = True
+                warnings.warn(f"{label}: a fixed-step method ignores {', '.join(ignored)} (the step is first_step = {first_step:g})",
+                              AlgodiscoverWarning, stacklevel=3)
             super().__init__(fun, t0, y0, t_bound, vectorized, support_complex=True)
             self.h = float(first_step)
-            self.y_old = None
-            self.t_old = None
+            self.f = self.fun(self.t, self.y)
+            self.history: list[tuple[float, np.ndarray, np.ndarray]] = [(self.t, self.y, self.f)]
+            self._start_history()
+
+        def _stages(self, t: float, y: np.ndarray, f: np.ndarray, h: float) -> np.ndarray:
+            K = np.empty((s,) + y.shape, dtype=np.result_type(y, f))
+            K[0] = f  # c[0] = 0: the derivative at the step point
+            for i in range(1, s):
+                K[i] = self.fun(t + c[i] * h, y + h * (A[i, :i] @ K[:i]))
+            return K
+
+        def _start_history(self) -> None:
+            """Points behind t0 for the interpolant of the first steps: window - 1 steps of the
+            same method backwards (used only for dense output; skipped where f fails there)."""
+            t, y, f = self.history[0]
+            h = -self.h * self.direction
+            for _ in range(window - 1):
+                try:
+                    with np.errstate(all="raise"):
+                        y = y + h * (b @ self._stages(t, y, f, h))
+                        t = t + h
+                        f = np.asarray(self.fun(t, y))
+                except (ArithmeticError, ValueError, FloatingPointError):
+                    break
+                if not (np.all(np.isfinite(y)) and np.all(np.isfinite(f))):
+                    break
+                self.history.insert(0, (t, y, f))
 
         def _step_impl(self):
             t, y = self.t, self.y
             remaining = abs(self.t_bound - t)
             # land exactly on t_bound instead of leaving a sliver step to rounding
             h = (remaining if remaining <= self.h * (1 + 1e-9) else self.h) * self.direction
-            K = np.empty((s,) + y.shape, dtype=y.dtype)
-            for i in range(s):
-                K[i] = self.fun(t + c[i] * h, y + h * (A[i, :i] @ K[:i]) if i else y)
-            self.y_old, self.t_old = y, t
             self.t = t + h
-            self.y = y + h * (b @ K)
+            self.y = y + h * (b @ self._stages(t, y, self.f, h))
+            self.f = self.fun(self.t, self.y)  # the next step's first stage
+            self.history = (self.history + [(self.t, self.y, self.f)])[-(window + 1):]
             return True, None
 
         def _dense_output_impl(self):
-            return _Linear(self.t_old, self.t, self.y_old, self.y)
+            ts, ys, fs = (list(v) for v in zip(*self.history))
+            return _Hermite(ts, ys, fs)
 
     FixedStepRK.__name__ = FixedStepRK.__qualname__ = f"FixedStep_{''.join(ch for ch in label if ch.isalnum())}"
     return FixedStepRK

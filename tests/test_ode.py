@@ -199,3 +199,32 @@ def test_every_builtin_family_has_consistent_numpy_and_torch_rhs():
         smp = fam.spec.sample(5, seed=1)
         f = fam.torch_rhs(torch.tensor(smp.params))
         assert np.allclose(f(torch.tensor(smp.y0)).numpy(), fam.spec.numpy_rhs(smp.y0, smp.params), rtol=1e-14)
+
+
+@pytest.mark.parametrize("name, factor", [("Heun", 1.5), ("RK4", 1.5), ("DormandPrince5(4)", 5.0), ("PrinceDormand8(7)", 5.0)])
+def test_dense_output_keeps_the_accuracy_of_the_steps(name, factor):
+    """t_eval / dense_output / events between steps are as accurate as the steps (Hermite
+    interpolation of the method's order); the step-point error is the yardstick."""
+    import warnings
+
+    from scipy.integrate import solve_ivp
+
+    from algodiscover.errors import AlgodiscoverWarning
+
+    def lv(t, y):
+        return [y[0] * (1.5 - y[1]), y[1] * (y[0] - 3.0)]
+
+    ref = solve_ivp(lv, (0, 5), [1.0, 1.0], method="DOP853", rtol=1e-13, atol=1e-13, dense_output=True)
+    Solver = tableau_solver(get_method(name))
+    te = np.linspace(0, 5, 777)  # off the step grid
+    sol = solve_ivp(lv, (0, 5), [1.0, 1.0], method=Solver, first_step=0.02, t_eval=te, dense_output=True)
+    grid = solve_ivp(lv, (0, 5), [1.0, 1.0], method=Solver, first_step=0.02)
+    step_error = np.max(np.abs(grid.y - ref.sol(grid.t)))
+    assert np.max(np.abs(sol.y - ref.sol(te))) <= factor * step_error + 1e-12
+    assert np.max(np.abs(sol.sol(te[1:-1:7]) - ref.sol(te[1:-1:7]))) <= factor * step_error + 1e-12
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        solve_ivp(lv, (0, 1), [1.0, 1.0], method=Solver, first_step=0.1, rtol=1e-3, atol=1e-6)
+        solve_ivp(lv, (0, 1), [1.0, 1.0], method=Solver, first_step=0.1, rtol=1e-3)
+    mine = [w for w in caught if issubclass(w.category, AlgodiscoverWarning)]
+    assert len(mine) == 1 and "ignores atol, rtol" in str(mine[0].message)
