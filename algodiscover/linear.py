@@ -59,7 +59,7 @@ from .analysis import ButcherTableau, check_order
 from .analysis.iterations import comparison_methods
 from .analysis.krylov import KrylovAnalysis, analyze_polynomial_iteration
 from .analysis.polynomials import normalise, polynomial_coefficients, q_values
-from .analysis.spectrum import Spectrum
+from .analysis.spectrum import Spectrum, lanczos_extremes
 
 from .errors import InputError
 from .options import OBJECTIVES, LinearTrainingConfig
@@ -477,25 +477,22 @@ class PolynomialSolver:
               callback: Callable[[np.ndarray], Any] | None = None) -> SolveResult:
         """Iterate until ``||b - A x|| <= max(rtol ||b||, atol)``.
 
+        ``b`` is one right-hand side, shape ``(m,)`` or ``(m, 1)``, real or complex (the
+        recurrence has real coefficients, so a complex ``b`` is solved as its real and
+        imaginary parts at once); for several right-hand sides call ``solve`` per column.
         ``maxiter`` counts outer iterations (n matvecs each; default ``10 * len(b)``);
         ``callback(xk)`` is called after every outer iteration.
         """
         mv, m = _operator(A)
-        rhs = np.asarray(b, dtype=np.float64).reshape(-1)
-        if rhs.size != m:
-            raise InputError(f"b has {rhs.size} entries but A is {m} x {m}")
-        if not np.all(np.isfinite(rhs)):
-            raise InputError("b has a non-finite entry (NaN or inf)")
+        rhs = _vector(b, "b", m)
         if x0 is None:
-            x = np.zeros(m)
+            x = np.zeros(m, dtype=rhs.dtype)
             r = rhs.copy()
             nmv = 0
         else:
-            x = np.asarray(x0, dtype=np.float64).reshape(-1).copy()
-            if x.size != m:
-                raise InputError(f"x0 has {x.size} entries but A is {m} x {m}")
-            if not np.all(np.isfinite(x)):
-                raise InputError("x0 has a non-finite entry (NaN or inf)")
+            x = _vector(x0, "x0", m)
+            dtype = np.result_type(rhs, x)
+            x, rhs = x.astype(dtype, copy=True), rhs.astype(dtype, copy=False)
             r = rhs - mv(x)
             nmv = 1
         for key, v in (("rtol", rtol), ("atol", atol)):
@@ -540,8 +537,11 @@ class PolynomialPreconditioner(LinearOperator):
     spectrum exactly where ``p > 0``, i.e. ``q(lambda)^s < 1`` for ``lambda > 0``; this is
     checked on ``interval`` (``spd`` is True/False, or None when no interval is known), and a
     :class:`PreconditionerWarning` says when it fails for a symmetric A (then use it with
-    gmres, not cg). ``symmetric`` is detected for matrices; pass ``symmetric=True`` for a
-    symmetric ``LinearOperator``.
+    gmres, not cg). For a symmetric A the check uses A's own spectrum, estimated by 40 Lanczos
+    steps (:func:`~algodiscover.analysis.lanczos_extremes`, enlarged by its error bound)
+    rather than the training interval, so a matrix whose spectrum is wider than the one the
+    iteration was learned for is caught. ``symmetric`` is detected for matrices; pass
+    ``symmetric=True`` for a symmetric ``LinearOperator``.
     """
 
     def __init__(self, solver: PolynomialSolver, A: Any, *, outer: int = 1, interval: tuple[float, float] | None = None,
@@ -558,8 +558,16 @@ class PolynomialPreconditioner(LinearOperator):
         self.interval = interval
         self.spd: bool | None = None
         self.p_range: tuple[float, float] | None = None
-        if interval is not None:
-            lo, hi = float(interval[0]), float(interval[1])
+        #: A's extreme eigenvalues estimated by a few Lanczos steps (symmetric A), enlarged by
+        #: the Lanczos error bound; None when A is not known to be symmetric.
+        self.estimated_interval: tuple[float, float] | None = None
+        check = interval
+        if self.symmetric:
+            lo_e, hi_e, err = lanczos_extremes(mv, m, steps=min(m, 40))
+            self.estimated_interval = (lo_e - err, hi_e + err)
+            check = self.estimated_interval
+        if check is not None:
+            lo, hi = float(check[0]), float(check[1])
             lam = np.linspace(lo, hi, 4001)
             q = solver.residual_polynomial(lam) ** outer
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -567,10 +575,13 @@ class PolynomialPreconditioner(LinearOperator):
             self.p_range = (float(np.min(p)), float(np.max(p)))
             self.spd = bool(self.symmetric and lo > 0 and np.all(q < 1.0))
             if self.symmetric and not self.spd:
+                trained = "" if interval is None else f" (the iteration was trained for [{interval[0]:.4g}, {interval[1]:.4g}])"
+                where = "A's estimated spectrum" if self.estimated_interval is not None else "the interval"
                 warnings.warn(
-                    f"{solver.name}: the polynomial preconditioner is not positive definite on [{lo:.4g}, {hi:.4g}] "
-                    f"(q^{outer} reaches {float(np.max(q)):.4g} >= 1 there, or the interval is not positive); "
-                    "use it with gmres, not cg", PreconditionerWarning, stacklevel=3)
+                    f"{solver.name}: the polynomial preconditioner is not positive definite on {where} [{lo:.4g}, {hi:.4g}]"
+                    f"{trained}: q^{outer} reaches {float(np.max(np.abs(q))):.4g} >= 1 there, or the spectrum is not positive; "
+                    "cg with it may stall or diverge: use gmres, or learn the iteration on this spectrum",
+                    PreconditionerWarning, stacklevel=3)
 
     def _matvec(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64).reshape(-1)
@@ -587,6 +598,22 @@ class PolynomialPreconditioner(LinearOperator):
         if not self.symmetric:
             raise NotImplementedError("the transpose of p(A) needs A^T; only symmetric A is supported")
         return self._matvec(y)
+
+
+def _vector(v: Any, name: str, m: int) -> np.ndarray:
+    """One right-hand side or starting vector: ``(m,)`` or ``(m, 1)``, real or complex, finite."""
+    a = np.asarray(v)
+    if a.dtype == object or not np.issubdtype(a.dtype, np.number):
+        raise InputError(f"{name} must be a numeric vector, got dtype {a.dtype}")
+    if a.ndim == 2 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 1:
+        raise InputError(f"{name} must be one vector of length {m}, got shape {a.shape} (solve one right-hand side at a time)")
+    if a.size != m:
+        raise InputError(f"{name} has {a.size} entries but A is {m} x {m}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name} has a non-finite entry (NaN or inf)")
+    return a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
 
 
 def _is_symmetric(A: Any) -> bool:

@@ -29,7 +29,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('ConditionBlock', 'ConditionRow', 'ConditionSet', 'OrderReport', 'check_order', 'condition_rows', 'elementary_weights', 'error_coefficients', 'general_conditions', 'order_of', 'principal_error_norm', 'residuals', 'stage_order'), 'order'),
     **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
-    **dict.fromkeys(('Spectrum',), 'spectrum'),
+    **dict.fromkeys(('Spectrum', 'lanczos_extremes'), 'spectrum'),
     **dict.fromkeys(('exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'polynomials'),
     **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
     **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
@@ -68,7 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .order import ConditionBlock, ConditionRow, ConditionSet, OrderReport, check_order, condition_rows, elementary_weights, error_coefficients, general_conditions, order_of, principal_error_norm, residuals, stage_order  # noqa: F401
     from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
     from .rationals import rationalize, rationalize_value  # noqa: F401
-    from .spectrum import Spectrum  # noqa: F401
+    from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
     from .polynomials import exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
     from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401
     from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401

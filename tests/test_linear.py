@@ -430,3 +430,37 @@ def test_fixed_h_and_config_round_trip():
     assert alg.weights["h"] == 0.25 and alg.structure["h"] == "fixed"
     opts = LinearTrainingConfig.from_options(alg.config["linear"])
     assert opts.h == 0.25 and opts.samples == 32
+
+
+def test_preconditioner_checks_the_spectrum_of_the_matrix_it_is_given():
+    """A Chebyshev iteration made for [1, 10] is no SPD preconditioner for a matrix whose
+    spectrum reaches 40: the Lanczos estimate of A's spectrum says so (the training interval
+    alone would not)."""
+    s = _cheb_solver(1.0, 10.0)
+    rng = np.random.default_rng(3)
+    Q, _ = np.linalg.qr(rng.standard_normal((60, 60)))
+    inside = Q @ np.diag(np.linspace(1.0, 10.0, 60)) @ Q.T
+    wide = Q @ np.diag(np.linspace(1.0, 40.0, 60)) @ Q.T
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PreconditionerWarning)
+        M = s.preconditioner(inside)
+    assert M.spd is True
+    lo, hi = M.estimated_interval
+    assert lo == pytest.approx(1.0, abs=0.05) and hi == pytest.approx(10.0, rel=0.01)
+    with pytest.warns(PreconditionerWarning, match=r"A's estimated spectrum \[.*, 40"):
+        M = s.preconditioner(wide)
+    assert M.spd is False and M.estimated_interval[1] == pytest.approx(40.0, rel=0.01)
+
+
+def test_solve_takes_complex_right_hand_sides_and_refuses_several_at_once():
+    s = _cheb_solver(1.0, 10.0)
+    A = np.diag(np.linspace(1.0, 10.0, 12))
+    b = np.arange(12.0) + 1j * np.linspace(-1, 1, 12)
+    res = s.solve(A, b, rtol=1e-10)
+    assert res.success and np.iscomplexobj(res.x)
+    assert np.linalg.norm(b - A @ res.x) <= 1e-10 * np.linalg.norm(b)
+    assert s.solve(A, b.real.reshape(-1, 1), rtol=1e-10).success
+    with pytest.raises(InputError, match="one vector of length 12, got shape"):
+        s.solve(A, np.ones((12, 2)))
