@@ -193,7 +193,8 @@ def _describe(value: Any) -> str:
     if kind in ("array", "object"):
         return f"an {kind}" if kind == "array" else "an object"
     text = repr(value)
-    return f"{text[:40] + '...' if len(text) > 40 else text} ({'null' if kind == 'null' else 'a ' + kind})"
+    what = "null" if kind == "null" else ("an " if kind[0] in "aeiou" else "a ") + kind
+    return f"{text[:40] + '...' if len(text) > 40 else text} ({what})"
 
 
 def _expected(tp: Any) -> str:

@@ -7,7 +7,7 @@ learning side's ``analyze_run`` of :mod:`algodiscover.linear` and
 :class:`AnalysisView`, a tree of frozen dataclasses validated on construction
 (:mod:`analysis.jsonview`): a value of the wrong type raises
 :class:`~analysis.errors.AnalysisInputError` naming its key path, e.g.
-``analysis: krylov.factor.per_outer: expected a number or null, got 'fast' (a string)``.
+``analysis.json: krylov.factor.per_outer: expected a number or null, got 'fast' (a string)``.
 The views read exactly what the file holds (no conversion, no defaults computed from other
 keys); the few derived properties say how keys combine (:attr:`AnalysisView.learned`).
 :func:`analysis_schema` loads the documented JSON Schema shipped as
@@ -28,15 +28,16 @@ from .jsonview import Real, View, json_field
 
 __all__ = [
     "AnalysisView", "TableauView", "IdentificationView", "DistillationView", "StabilityView", "ConditionRowView",
-    "BaselineView", "OdeFamilyView", "PersonalisedView", "MeasuredOrderView", "ComparisonView", "TrainingView",
+    "BaselineView", "OdeFamilyView", "PersonalisedView", "MeasuredOrderView", "ComparisonView", "PerSettingView", "TrainingView",
     "StructureView", "OptionsView", "ConfigView", "TrainConfigView", "OdeOptionsView", "LinearOptionsView",
     "ProvenanceView", "KrylovView", "PolynomialView", "SpectrumView", "FactorView", "ChebyshevView", "FactorRatioView",
     "DistilledPolynomialView", "ExactTableauView", "MatvecComparisonView", "MatvecMethodView", "HistoryView",
     "LinearFamilyView", "NormalisedView", "ObjectiveView", "NonlinearView", "NonlinearFamilyView", "LinearisationView",
-    "NewtonSettingsView", "NewtonComparisonView", "analysis_schema", "SCHEMA_FILE",
+    "NewtonSettingsView", "NewtonComparisonView", "analysis_schema", "SCHEMA_FILE", "SETTINGS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
+#: the two settings of the measured comparisons: held-out problems from the training ranges, and beyond
 SETTINGS = ("in_distribution", "out_of_distribution")
 
 Entry = float | str  # a tableau entry: a float, an integer or an exact string such as "1/6"
@@ -49,7 +50,7 @@ def _empty() -> Mapping[str, Any]:
 
 
 class _AnalysisPart(View):
-    _document = "analysis"
+    _document = "analysis.json"
 
 
 def _view(cls: type) -> type:
@@ -169,12 +170,28 @@ class MeasuredOrderView(_AnalysisPart):
     n_samples: int | None = None
 
 
+class _BySetting:
+    def get(self, setting: str) -> Any:
+        """The value of a setting (``"in_distribution"`` or ``"out_of_distribution"``)."""
+        if setting not in SETTINGS:
+            raise KeyError(setting)
+        return getattr(self, setting)
+
+
+@_view
+class PerSettingView(_BySetting, _AnalysisPart):
+    """A number per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, float] | None = None
+    out_of_distribution: Mapping[str, float] | None = None
+
+
 @_view
 class ComparisonView(_AnalysisPart):
     reference: str | None = None
     stages: Mapping[str, int] = field(default_factory=_empty)
-    errors: Mapping[str, Mapping[str, float]] = field(default_factory=_empty)
-    ratios: Mapping[str, Mapping[str, float]] = field(default_factory=_empty)
+    errors: PerSettingView = field(default_factory=PerSettingView)
+    ratios: PerSettingView = field(default_factory=PerSettingView)
     n_samples: int | None = None
 
 
@@ -330,7 +347,7 @@ class ExactTableauView(_AnalysisPart):
 
 @_view
 class HistoryView(_AnalysisPart):
-    matvecs: tuple[float, ...] = ()
+    matvecs: tuple[int, ...] = ()
     residual: tuple[float | None, ...] = ()
 
 
@@ -448,15 +465,9 @@ class NewtonComparisonView(_AnalysisPart):
 
 
 @_view
-class NewtonSettingsView(_AnalysisPart):
+class NewtonSettingsView(_BySetting, _AnalysisPart):
     in_distribution: NewtonComparisonView | None = None
     out_of_distribution: NewtonComparisonView | None = None
-
-    def get(self, setting: str) -> NewtonComparisonView | None:
-        """The comparison of a setting (``"in_distribution"`` or ``"out_of_distribution"``)."""
-        if setting not in SETTINGS:
-            raise KeyError(setting)
-        return getattr(self, setting)
 
 
 @_view
