@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from functools import lru_cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from .jsonview import Real, View, json_field
@@ -53,12 +53,8 @@ class _AnalysisPart(View):
     _document = "analysis.json"
 
 
-def _view(cls: type) -> type:
-    return dataclass(frozen=True, kw_only=True)(cls)
-
-
 # ================================================================== Runge-Kutta core
-@_view
+@dataclass(frozen=True, kw_only=True)
 class TableauView(_AnalysisPart):
     """A Butcher tableau ``c | A`` over ``b`` (and ``b_hat``); entries exact strings or floats."""
 
@@ -87,7 +83,7 @@ class TableauView(_AnalysisPart):
         return any(isinstance(x, float) for x in self.b)
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class IdentificationView(_AnalysisPart):
     identified_as: str | None = None
     kind: str | None = None
@@ -97,7 +93,7 @@ class IdentificationView(_AnalysisPart):
     parameters: Mapping[str, str] = field(default_factory=_empty)
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class DistillationView(_AnalysisPart):
     rational: TableauView | None = None
     target: str | None = None
@@ -105,7 +101,7 @@ class DistillationView(_AnalysisPart):
     log: tuple[str, ...] = ()
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class StabilityView(_AnalysisPart):
     R: str | None = None
     polynomial: bool = True
@@ -113,7 +109,7 @@ class StabilityView(_AnalysisPart):
     imag_interval: tuple[Real, Real] | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ConditionRowView(_AnalysisPart):
     order: int
     tree: str = ""
@@ -127,14 +123,14 @@ class ConditionRowView(_AnalysisPart):
     satisfied: bool = False
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class BaselineView(_AnalysisPart):
     name: str | None = None
     order: int | None = None
     stability: StabilityView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class OdeFamilyView(_AnalysisPart):
     name: str
     equations: tuple[str, ...] = ()
@@ -150,7 +146,7 @@ class OdeFamilyView(_AnalysisPart):
         return self.ood_param_ranges if setting == "out_of_distribution" else self.param_ranges
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class PersonalisedView(_AnalysisPart):
     order: int | None = None
     family: str | None = None
@@ -160,7 +156,7 @@ class PersonalisedView(_AnalysisPart):
     residuals: Mapping[str, float] = field(default_factory=_empty)
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class MeasuredOrderView(_AnalysisPart):
     h: tuple[float, ...] = ()
     errors: tuple[Real | None, ...] = ()
@@ -178,7 +174,7 @@ class _BySetting:
         return getattr(self, setting)
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class PerSettingView(_BySetting, _AnalysisPart):
     """A number per method name, for each setting of the comparison."""
 
@@ -186,7 +182,7 @@ class PerSettingView(_BySetting, _AnalysisPart):
     out_of_distribution: Mapping[str, float] | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ComparisonView(_AnalysisPart):
     reference: str | None = None
     stages: Mapping[str, int] = field(default_factory=_empty)
@@ -196,7 +192,7 @@ class ComparisonView(_AnalysisPart):
 
 
 # ================================================================== run record (learned methods)
-@_view
+@dataclass(frozen=True, kw_only=True)
 class TrainingView(_AnalysisPart):
     loss_history: tuple[Real | None, ...] = ()
     phases: tuple[tuple[str, int], ...] = ()
@@ -204,7 +200,7 @@ class TrainingView(_AnalysisPart):
     objective: str | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class OptionsView(_AnalysisPart):
     """The solver options recorded in ``structure.options`` (``[linear]``/``[nonlinear]``)."""
 
@@ -212,7 +208,7 @@ class OptionsView(_AnalysisPart):
     weight_base: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class StructureView(_AnalysisPart):
     stages: int | None = None
     outer: int | None = None
@@ -229,14 +225,14 @@ class StructureView(_AnalysisPart):
     options: OptionsView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class TrainConfigView(_AnalysisPart):
     adam_steps: int | None = None
     lr: float | None = None
     lbfgs_steps: int | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class OdeOptionsView(_AnalysisPart):
     samples: int | None = None
     normalise: str | None = None
@@ -246,7 +242,7 @@ class OdeOptionsView(_AnalysisPart):
     taylor_weight: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class LinearOptionsView(_AnalysisPart):
     samples: int | None = None
     objective: str | None = None
@@ -257,7 +253,7 @@ class LinearOptionsView(_AnalysisPart):
     grid: int | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ConfigView(_AnalysisPart):
     """The run configuration (as ``config.toml``); ``table`` holds all of it."""
 
@@ -268,7 +264,7 @@ class ConfigView(_AnalysisPart):
     nonlinear: OptionsView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ProvenanceView(_AnalysisPart):
     seed: int | None = None
     config: ConfigView | None = None
@@ -279,7 +275,7 @@ class ProvenanceView(_AnalysisPart):
 
 
 # ================================================================== krylov: linear systems
-@_view
+@dataclass(frozen=True, kw_only=True)
 class PolynomialView(_AnalysisPart):
     sympy: str | None = None
     latex: str | None = None
@@ -289,7 +285,7 @@ class PolynomialView(_AnalysisPart):
     source: str | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class SpectrumView(_AnalysisPart):
     interval: Range | None = None
     source: str | None = None
@@ -299,7 +295,7 @@ class SpectrumView(_AnalysisPart):
     exact_interval: bool | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class FactorView(_AnalysisPart):
     per_outer: float | None = None
     per_matvec: float | None = None
@@ -307,7 +303,7 @@ class FactorView(_AnalysisPart):
     on_eigenvalues: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ChebyshevView(_AnalysisPart):
     sympy: str | None = None
     latex: str | None = None
@@ -319,13 +315,13 @@ class ChebyshevView(_AnalysisPart):
     on_eigenvalues: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class FactorRatioView(_AnalysisPart):
     per_outer: float | None = None
     per_matvec: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class DistilledPolynomialView(_AnalysisPart):
     sympy: str | None = None
     latex: str | None = None
@@ -338,20 +334,20 @@ class DistilledPolynomialView(_AnalysisPart):
     tableau: TableauView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ExactTableauView(_AnalysisPart):
     tableau: TableauView | None = None
     h: str | None = None
     represents: str | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class HistoryView(_AnalysisPart):
     matvecs: tuple[int, ...] = ()
     residual: tuple[float | None, ...] = ()
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class MatvecMethodView(_AnalysisPart):
     matvecs_to_tol: tuple[int | None, ...] = ()
     median: float | None = None
@@ -361,7 +357,7 @@ class MatvecMethodView(_AnalysisPart):
     history: HistoryView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class MatvecComparisonView(_AnalysisPart):
     tol: float | None = None
     instances: int | None = None
@@ -372,7 +368,7 @@ class MatvecComparisonView(_AnalysisPart):
     skipped: Mapping[str, str] = field(default_factory=_empty)
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class LinearFamilyView(_AnalysisPart):
     name: str
     description: str | None = None
@@ -383,7 +379,7 @@ class LinearFamilyView(_AnalysisPart):
     spectrum: SpectrumView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class NormalisedView(_AnalysisPart):
     """How the top-level tableau relates to the learned weights (``krylov.rk_view``)."""
 
@@ -392,13 +388,13 @@ class NormalisedView(_AnalysisPart):
     note: str | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class ObjectiveView(_AnalysisPart):
     name: str | None = None
     final_loss: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class KrylovView(_AnalysisPart):
     stages: int | None = None
     matvecs_per_outer: int | None = None
@@ -423,7 +419,7 @@ class KrylovView(_AnalysisPart):
 
 
 # ================================================================== newton-krylov: nonlinear systems
-@_view
+@dataclass(frozen=True, kw_only=True)
 class NonlinearFamilyView(_AnalysisPart):
     name: str
     size: int | None = None
@@ -437,7 +433,7 @@ class NonlinearFamilyView(_AnalysisPart):
         return self.ood_param_ranges if setting == "out_of_distribution" else self.param_ranges
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class LinearisationView(_AnalysisPart):
     spectrum: SpectrumView | None = None
     eigenvalues_real: tuple[float | str, ...] = ()
@@ -449,7 +445,7 @@ class LinearisationView(_AnalysisPart):
     meaning: str | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class NewtonComparisonView(_AnalysisPart):
     setting: str | None = None
     instances: int | None = None
@@ -464,13 +460,13 @@ class NewtonComparisonView(_AnalysisPart):
     newton_direct_jacobians_median: float | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class NewtonSettingsView(_BySetting, _AnalysisPart):
     in_distribution: NewtonComparisonView | None = None
     out_of_distribution: NewtonComparisonView | None = None
 
 
-@_view
+@dataclass(frozen=True, kw_only=True)
 class NonlinearView(_AnalysisPart):
     mode: str | None = None
     family: NonlinearFamilyView | None = None
@@ -482,7 +478,7 @@ class NonlinearView(_AnalysisPart):
 
 
 # ================================================================== the whole analysis
-@_view
+@dataclass(frozen=True, kw_only=True)
 class AnalysisView(_AnalysisPart):
     """``analysis.json`` of any kind: the Runge-Kutta view of the tableau (every kind), the
     run record of a learned method, and the ``krylov`` / ``nonlinear`` section of a solver."""
