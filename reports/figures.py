@@ -1,9 +1,11 @@
 """Figures of a report, drawn with matplotlib's Agg canvas (no pyplot state).
 
-Each builder takes the analysis dict and returns a ``Figure`` or ``None`` when the data it
-plots is absent. :func:`figure_svg` gives an SVG element for inlining into HTML (text as
+Each builder takes the :class:`~analysis.schema.AnalysisView` of the analysis and returns a
+``Figure`` or ``None`` when the data it plots is absent. :func:`figure_svg` gives an SVG element for inlining into HTML (text as
 text, ids salted per figure, no date), :func:`figure_pdf` the bytes of a PDF for LaTeX (no
-creation date): the same analysis always gives the same bytes.
+creation date): the same analysis always gives the same bytes. May import
+:mod:`reports.mathtext`, :mod:`reports.solver_math` (method labels) and
+:mod:`analysis.schema`.
 """
 
 from __future__ import annotations
@@ -21,8 +23,21 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from ..analysis.schema import (
+    AnalysisView,
+    BaselineView,
+    ChebyshevView,
+    FactorView,
+    HistoryView,
+    LinearisationView,
+    MatvecComparisonView,
+    MeasuredOrderView,
+    SpectrumView,
+    StabilityView,
+    TrainingView,
+)
 from .mathtext import parse_expression
-from .solvers import krylov_data, method_label, nonlinear_data
+from .solver_math import method_label
 
 __all__ = ["FIGURES", "FIGURE_KINDS", "build_figures", "figure_svg", "figure_pdf", "stability_figure", "accuracy_figure",
            "training_figure", "polynomial_figure", "history_figure", "linearisation_figure"]
@@ -77,27 +92,27 @@ def _stability_callable(text: str | None) -> Callable[[np.ndarray], np.ndarray] 
     return lambda Z: np.asarray(f(Z), dtype=complex) * np.ones_like(Z)
 
 
-def _half_width(stab: dict[str, Any] | None) -> tuple[float, bool]:
-    if not stab:
+def _half_width(stab: StabilityView | None) -> tuple[float, bool]:
+    if stab is None:
         return 0.0, False
-    lo = _float((stab.get("real_interval") or [0])[0])
-    im = _float((stab.get("imag_interval") or [0, 0])[-1])
+    lo = _float((stab.real_interval or (0,))[0])
+    im = _float((stab.imag_interval or (0, 0))[-1])
     vals = [abs(v) for v in (lo, im) if math.isfinite(v)]
     unbounded = any(math.isinf(v) for v in (lo, im))
     return (max(vals) if vals else 0.0), unbounded
 
 
-def stability_figure(a: dict[str, Any]) -> Figure | None:
+def stability_figure(a: AnalysisView) -> Figure | None:
     """|R(z)| <= 1 shaded, with the boundary of the same-stage classical method overlaid."""
-    stab = a.get("stability") or {}
-    R = _stability_callable(stab.get("R"))
-    if R is None:
+    stab = a.stability
+    R = _stability_callable(stab.R if stab is not None else None)
+    if stab is None or R is None:
         return None
-    base = a.get("baseline") or {}
-    bstab = base.get("stability") or {}
-    Rb = _stability_callable(bstab.get("R"))
-    same = Rb is not None and str(bstab.get("R")).replace(" ", "") == str(stab.get("R")).replace(" ", "")
-    itself = (a.get("identification") or {}).get("kind") == "method" and a.get("identified_as") == base.get("name")
+    base = a.baseline or BaselineView()
+    bstab = base.stability or StabilityView()
+    Rb = _stability_callable(bstab.R)
+    same = Rb is not None and str(bstab.R).replace(" ", "") == str(stab.R).replace(" ", "")
+    itself = a.identification is not None and a.identification.kind == "method" and a.identified_as == base.name
     w1, inf1 = _half_width(stab)
     w2, inf2 = _half_width(bstab if Rb is not None else None)
     L = max(w1, w2, 2.0)
@@ -117,11 +132,11 @@ def stability_figure(a: dict[str, Any]) -> Figure | None:
         ax.contourf(X, Y, absR, levels=[0.0, 1.0], colors=[_METHOD], alpha=0.22)
         ax.contour(X, Y, absR, levels=[1.0], colors=[_METHOD], linewidths=1.6)
         handles = [Patch(facecolor=_METHOD, alpha=0.3, edgecolor=_METHOD,
-                         label=f"{a.get('name', 'method')}: |R(z)| ≤ 1" + (f" (same R(z) as {base.get('name')})" if same and not itself else ""))]
+                         label=f"{a.name}: |R(z)| ≤ 1" + (f" (same R(z) as {base.name})" if same and not itself else ""))]
         if absRb is not None and not same:
             absRb = np.where(np.isfinite(absRb), absRb, 1e300)
             ax.contour(X, Y, absRb, levels=[1.0], colors=[_BASE], linewidths=1.3, linestyles="--")
-            handles.append(Line2D([], [], color=_BASE, ls="--", lw=1.3, label=f"{base.get('name')} (classical, same stages): |R(z)| = 1"))
+            handles.append(Line2D([], [], color=_BASE, ls="--", lw=1.3, label=f"{base.name} (classical, same stages): |R(z)| = 1"))
         ax.axhline(0, color="black", lw=0.7)
         ax.axvline(0, color="black", lw=0.7)
         ax.set_xlim(x0, x1)
@@ -134,21 +149,20 @@ def stability_figure(a: dict[str, Any]) -> Figure | None:
 
 
 # ------------------------------------------------------------------ error vs h
-def _series(a: dict[str, Any]) -> list[tuple[str, dict[str, Any], str, str]]:
-    name = a.get("name", "method")
-    learned = a.get("measured_learned") is not None
+def _series(a: AnalysisView) -> list[tuple[str, MeasuredOrderView, str, str]]:
+    name = a.name
     out = []
-    if a.get("measured"):
-        label = f"{name} (distilled, exact)" if learned else name
-        out.append((label, a["measured"], _METHOD, "o"))
-    if learned:
-        out.append((f"{name} (learned weights)", a["measured_learned"], _LEARNED, "s"))
-    for k, (cname, m) in enumerate(sorted((a.get("measured_classical") or {}).items())):
+    if a.measured is not None:
+        label = f"{name} (distilled, exact)" if a.measured_learned is not None else name
+        out.append((label, a.measured, _METHOD, "o"))
+    if a.measured_learned is not None:
+        out.append((f"{name} (learned weights)", a.measured_learned, _LEARNED, "s"))
+    for k, (cname, m) in enumerate(sorted((a.measured_classical or {}).items(), key=lambda item: item[0])):
         out.append((cname, m, _CLASSICAL[k % len(_CLASSICAL)], "^v<>dph"[k % 7]))
     return out
 
 
-def accuracy_figure(a: dict[str, Any]) -> Figure | None:
+def accuracy_figure(a: AnalysisView) -> Figure | None:
     """Mean one-step error against h (log-log), fitted slopes in the legend."""
     series = _series(a)
     if not series:
@@ -158,16 +172,16 @@ def accuracy_figure(a: dict[str, Any]) -> Figure | None:
         ax = fig.add_subplot()
         drawn = False
         for label, m, color, marker in series:
-            h = np.array([_float(v) for v in m.get("h", [])])
-            e = np.array([_float(v) for v in m.get("errors", [])])
+            h = np.array([_float(v) for v in m.h])
+            e = np.array([_float(v) for v in m.errors])
             if h.size == 0 or h.size != e.size:
                 continue
-            used = np.array(m.get("used", [True] * h.size), dtype=bool)
+            used = np.array(m.used if m.used is not None else [True] * h.size, dtype=bool)
             if used.size != h.size:
                 used = np.ones(h.size, dtype=bool)
             ok = np.isfinite(e) & (e > 0) & np.isfinite(h) & (h > 0)
-            slope = m.get("local_slope")
-            order = m.get("order")
+            slope = m.local_slope
+            order = m.order
             fit = (f"slope {slope:.2f}, order {order:.2f}" if isinstance(slope, (int, float)) and isinstance(order, (int, float))
                    and math.isfinite(slope) and math.isfinite(order) else "no fit")
             ax.loglog(h[ok], e[ok], color=color, lw=1.3, zorder=2)
@@ -185,10 +199,10 @@ def accuracy_figure(a: dict[str, Any]) -> Figure | None:
 
 
 # ------------------------------------------------------------------ training loss
-def training_figure(a: dict[str, Any]) -> Figure | None:
+def training_figure(a: AnalysisView) -> Figure | None:
     """Training loss per iteration (log scale) with the optimiser phases shaded."""
-    tr = a.get("training") or {}
-    hist = np.array([_float(v) for v in tr.get("loss_history") or []])
+    tr = a.training or TrainingView()
+    hist = np.array([_float(v) for v in tr.loss_history])
     if hist.size == 0:
         return None
     it = np.arange(hist.size)
@@ -200,11 +214,7 @@ def training_figure(a: dict[str, Any]) -> Figure | None:
         handles = []
         seen: set[str] = set()
         final_at = None
-        for entry in tr.get("phases") or []:
-            try:
-                phase, n = str(entry[0]), int(entry[1])
-            except (TypeError, ValueError, IndexError):
-                continue
+        for phase, n in tr.phases:
             if phase in _PHASES:
                 color, label = _PHASES[phase]
                 ax.axvspan(start - 0.5, start + n - 0.5, color=color, lw=0, zorder=0)
@@ -272,32 +282,32 @@ def _real_polynomial_axes(ax: Any, curves: list[tuple[np.ndarray, str, str, str,
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False, ncol=1)
 
 
-def polynomial_figure(a: dict[str, Any]) -> Figure | None:
+def polynomial_figure(a: AnalysisView) -> Figure | None:
     """|q(lambda)| of the learned residual polynomial (and the Chebyshev one) over the
     spectral interval; for a complex spectrum the region |q| <= max|q| in the plane."""
-    k = krylov_data(a)
-    if k is None:
+    k = a.krylov_section
+    if k is None or k.polynomial is None:
         return None
-    c = _poly((k.get("polynomial") or {}).get("coefficients"))
-    spec = k.get("spectrum") or {}
-    fac = k.get("factor") or {}
-    iv = spec.get("interval") or []
+    c = _poly(k.polynomial.coefficients)
+    spec = k.spectrum or SpectrumView()
+    fac = k.factor or FactorView()
+    iv = spec.interval or ()
     if c is None or len(iv) != 2:
         return None
     lo, hi = _float(iv[0]), _float(iv[1])
-    peak = _float(fac.get("per_outer"))
+    peak = _float(fac.per_outer)
     if not (math.isfinite(lo) and math.isfinite(hi)):
         return None
-    n = k.get("stages") or a.get("stages")
-    if spec.get("real", True):
+    n = k.stages or a.stages
+    if spec.real:
         if not hi > 0:
             return None
         curves = [(c, f"learned q, max {peak:.4g} on the interval", _METHOD, "-", peak)]
-        ch = k.get("chebyshev") or {}
-        cc = _poly(ch.get("coefficients"))
+        ch = k.chebyshev or ChebyshevView()
+        cc = _poly(ch.coefficients)
         if cc is not None:
-            curves.append((cc, f"Chebyshev, degree {n}, max {_float(ch.get('per_outer')):.4g}", _BASE, "--", _float(ch.get("per_outer"))))
-        am = fac.get("argmax")
+            curves.append((cc, f"Chebyshev, degree {n}, max {_float(ch.per_outer):.4g}", _BASE, "--", _float(ch.per_outer)))
+        am = fac.argmax
         argmax = _float(am) if not isinstance(am, (list, tuple)) else _float(am[0])
         with rc_context(_RC):
             fig = _new_figure(6.2, 4.2)
@@ -305,8 +315,8 @@ def polynomial_figure(a: dict[str, Any]) -> Figure | None:
             _real_polynomial_axes(ax, curves, lo, hi, argmax, peak, "\u03bb")
             return fig
     # complex spectrum: the plane
-    mi = abs(_float(spec.get("max_imag")))
-    roots = [_pair(r) for r in k.get("roots") or []]
+    mi = abs(_float(spec.max_imag))
+    roots = [_pair(r) for r in k.roots]
     xs = [0.0, lo, hi] + [r.real for r in roots]
     ys = [mi] + [abs(r.imag) for r in roots]
     x0, x1 = min(xs), max(xs)
@@ -331,7 +341,7 @@ def polynomial_figure(a: dict[str, Any]) -> Figure | None:
         if roots:
             ax.plot([r.real for r in roots], [r.imag for r in roots], ls="none", marker="x", ms=7, mew=1.6, color="black", zorder=4)
             handles.append(Line2D([], [], ls="none", marker="x", ms=7, mew=1.6, color="black", label="roots of q"))
-        am = fac.get("argmax")
+        am = fac.argmax
         if am is not None and math.isfinite(peak):
             z = _pair(am)
             ax.plot([z.real], [z.imag], marker="*", ms=12, color=_LEARNED, ls="none", zorder=5)
@@ -347,21 +357,21 @@ def polynomial_figure(a: dict[str, Any]) -> Figure | None:
         return fig
 
 
-def history_figure(a: dict[str, Any]) -> Figure | None:
+def history_figure(a: AnalysisView) -> Figure | None:
     """Relative residual against matvecs per method on the first held-out system."""
-    k = krylov_data(a)
-    comp = (k or {}).get("comparison") or {}
-    methods = comp.get("methods") or {}
+    k = a.krylov_section
+    comp = (k.comparison if k is not None else None) or MatvecComparisonView()
+    methods = comp.methods
     order = (["learned"] if "learned" in methods else []) + [m for m in methods if m != "learned"]
     series = []
     for m in order:
-        h = methods[m].get("history") or {}
-        mv = np.array([_float(v) for v in h.get("matvecs") or []])
-        res = np.array([_float(v) for v in h.get("residual") or []])
+        h = methods[m].history or HistoryView()
+        mv = np.array([_float(v) for v in h.matvecs])
+        res = np.array([_float(v) for v in h.residual])
         if mv.size == 0 or mv.size != res.size:
             continue
         ok = np.isfinite(mv) & np.isfinite(res) & (res > 0)
-        first = (methods[m].get("matvecs_to_tol") or [None])[0]
+        first = (methods[m].matvecs_to_tol or (None,))[0]
         series.append((m, mv[ok], res[ok], first))
     if not series:
         return None
@@ -369,7 +379,7 @@ def history_figure(a: dict[str, Any]) -> Figure | None:
     lmv = series[0][1] if series[0][0] == "learned" else np.array([])
     xmax = max(ends + ([float(lmv[-1])] if lmv.size else [])) if ends or lmv.size else max(float(s[1][-1]) for s in series)
     xmax = 1.08 * max(xmax, 1.0)
-    tol = _float(comp.get("tol"))
+    tol = _float(comp.tol)
     with rc_context(_RC):
         fig = _new_figure(6.2, 4.0)
         ax = fig.add_subplot()
@@ -377,7 +387,7 @@ def history_figure(a: dict[str, Any]) -> Figure | None:
         for m, mv, res, first in series:
             keep = mv <= xmax
             reached = f"{int(first)} matvecs" if first is not None else "not reached"
-            label = f"{method_label(m, str(a.get('name', 'method')))}: {reached}"
+            label = f"{method_label(m, a.name)}: {reached}"
             if m == "learned":
                 ax.semilogy(mv[keep], res[keep], color=_LEARNED, lw=2.0, marker="o", ms=3.5, label=label, zorder=4)
             else:
@@ -392,24 +402,24 @@ def history_figure(a: dict[str, Any]) -> Figure | None:
         return fig
 
 
-def linearisation_figure(a: dict[str, Any]) -> Figure | None:
+def linearisation_figure(a: AnalysisView) -> Figure | None:
     """|q(lambda)| from the given coefficients over the Jacobian's spectral interval, with
     the listed eigenvalues marked."""
-    nl = nonlinear_data(a)
-    lin = (nl or {}).get("linearisation") or {}
-    c = _poly(lin.get("residual_polynomial_coefficients"))
-    spec = lin.get("spectrum") or {}
-    iv = spec.get("interval") or []
-    if c is None or len(iv) != 2 or not spec.get("real", True):
+    nl = a.nonlinear_section
+    lin = (nl.linearisation if nl is not None else None) or LinearisationView()
+    c = _poly(lin.residual_polynomial_coefficients)
+    spec = lin.spectrum or SpectrumView()
+    iv = spec.interval or ()
+    if c is None or len(iv) != 2 or not spec.real:
         return None
     lo, hi = _float(iv[0]), _float(iv[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > 0):
         return None
-    fac = lin.get("factor") or {}
-    peak = _float(fac.get("per_outer"))
-    am = fac.get("argmax")
+    fac = lin.factor or FactorView()
+    peak = _float(fac.per_outer)
+    am = fac.argmax
     argmax = _float(am) if not isinstance(am, (list, tuple)) else _float(am[0])
-    pts = np.array([_float(v) for v in (lin.get("eigenvalues_all_real") or lin.get("eigenvalues_real") or []) if not isinstance(v, str)])
+    pts = np.array([_float(v) for v in (lin.eigenvalues_all_real or lin.eigenvalues_real) if not isinstance(v, str)])
     pts = pts[np.isfinite(pts)]
     with rc_context(_RC):
         fig = _new_figure(6.2, 4.0)
@@ -420,7 +430,7 @@ def linearisation_figure(a: dict[str, Any]) -> Figure | None:
         return fig
 
 
-FIGURES: dict[str, Callable[[dict[str, Any]], Figure | None]] = {
+FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "stability": stability_figure,
     "accuracy": accuracy_figure,
     "training": training_figure,
@@ -433,12 +443,12 @@ FIGURES: dict[str, Callable[[dict[str, Any]], Figure | None]] = {
 FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta",), "accuracy": ("runge-kutta",)}
 
 
-def build_figures(a: dict[str, Any]) -> dict[str, Figure]:
+def build_figures(a: AnalysisView) -> dict[str, Figure]:
     """The figures this analysis has data for, by name."""
     out = {}
     for name, fn in FIGURES.items():
         kinds = FIGURE_KINDS.get(name)
-        if kinds is not None and a.get("kind") not in kinds:
+        if kinds is not None and a.kind not in kinds:
             continue
         fig = fn(a)
         if fig is not None:

@@ -1,6 +1,7 @@
-"""Small formatters shared by the section builders (:mod:`reports.context`,
-:mod:`reports.solvers`): numbers, ranges and lists as *rich* sequences of text and
-:class:`~reports.mathtext.Math`. Formatting only; nothing here computes a result.
+"""Small formatters shared by every section builder (the ``rk_*``, ``linear_*`` and
+``nonlinear_*`` modules, :mod:`reports.training`, :mod:`reports.provenance`): numbers,
+ranges and lists as *rich* sequences of text and :class:`~reports.mathtext.Math`.
+Formatting only; nothing here computes a result. May import :mod:`reports.mathtext` only.
 """
 
 from __future__ import annotations

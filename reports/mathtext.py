@@ -14,12 +14,15 @@ import math
 import re
 from dataclasses import dataclass
 from html.entities import html5
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import sympy as sp
 from sympy.parsing.sympy_parser import parse_expr
 
 from .texescape import Tex, latex_escape
+
+if TYPE_CHECKING:
+    from ..analysis.schema import TableauView
 
 __all__ = [
     "Math", "Code", "Rich", "MATHML_NS", "math_text", "math_ident", "sci", "num_repr", "expr_math",
@@ -348,17 +351,17 @@ def weight_formula_math(formula: str) -> Math:
 
 
 # ------------------------------------------------------------------ Butcher tableaux
-def tableau_math(t: dict[str, Any], *, floats: bool = False, explicit: bool | None = None) -> Math:
+def tableau_math(t: TableauView, *, floats: bool = False, explicit: bool | None = None) -> Math:
     """The tableau ``c | A`` over ``b`` (and ``b_hat``), exact entries or floats at full
     precision. Explicit methods leave the diagonal and upper triangle blank."""
-    A = t["A"]
+    A = t.A
     s = len(A)
     if explicit is None:
         explicit = all(_is_zero(parse_coefficient(A[i][j])) for i in range(s) for j in range(i, s))
     cell = (lambda v: num_repr(as_float(v))) if floats else value_math
     rows_l: list[str] = []
     rows_m: list[str] = []
-    c = t.get("c") or [None] * s
+    c = t.c or [None] * s
     for i in range(s):
         entries = [cell(c[i]) if c[i] is not None else Math("", "")]
         for j in range(s):
@@ -366,9 +369,9 @@ def tableau_math(t: dict[str, Any], *, floats: bool = False, explicit: bool | No
         rows_l.append(" & ".join(e.latex for e in entries))
         rows_m.append('<mtr><mtd class="tb-c" displaystyle="true">' + entries[0].mathml + "</mtd>"
                       + "".join(f'<mtd displaystyle="true">{e.mathml}</mtd>' for e in entries[1:]) + "</mtr>")
-    weights = [("b", t["b"])]
-    if t.get("b_hat") is not None:
-        weights.append(("b_hat", t["b_hat"]))
+    weights = [("b", t.b)]
+    if t.b_hat is not None:
+        weights.append(("b_hat", t.b_hat))
     hline = r"\hline" + "\n"
     body_l = " \\\\\n".join(rows_l) + " \\\\\n" + hline
     wl: list[str] = []

@@ -5,7 +5,10 @@ The HTML inlines its SVG figures, MathML and CSS: no scripts, no external resour
 LaTeX is a standalone article (packages from texlive-latex-base/-recommended and
 texlive-pictures) with its figures as PDF files. Every file is written atomically
 (a temporary file in the same folder, then ``os.replace``); the same analysis gives the same
-bytes.
+bytes. The analysis is read once into :class:`~analysis.schema.AnalysisView` (a malformed one
+is an :class:`~analysis.errors.AnalysisInputError` naming the key); the section builders
+(:mod:`reports.context`) and figures (:mod:`reports.figures`) read that view. May import
+every module of ``reports`` and :mod:`analysis`.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from markupsafe import Markup, escape
 
 from ..analysis.atomic import write_atomic
 from ..analysis.errors import AnalysisInputError
+from ..analysis.schema import AnalysisView
 
 from .context import build_context
 from .figures import build_figures, figure_pdf, figure_svg
@@ -157,26 +161,33 @@ def _pdf_string(s: str) -> Tex:
 
 
 # ------------------------------------------------------------------ public rendering
-def _check_analysis(analysis: Any) -> dict[str, Any]:
+def _check_analysis(analysis: Any) -> AnalysisView:
+    """The typed view of an analysis (``analysis.json`` as a dict, or a view already)."""
+    if isinstance(analysis, AnalysisView):
+        return analysis
     if not isinstance(analysis, Mapping):
         raise AnalysisInputError(f"report: expected the analysis as a JSON object, got {type(analysis).__name__}")
     missing = [k for k in ("kind", "name") if k not in analysis]
     if missing:
         raise AnalysisInputError(f"report: the analysis has no {missing[0]!r} (not an algodiscover analysis)")
-    return dict(analysis)
+    return AnalysisView.read(analysis)
 
 
-def render_html(analysis: dict[str, Any], figures: Mapping[str, Any] | None = None) -> str:
+def _format(a: AnalysisView) -> str:
+    return a.format if a.format is not None else "unknown"
+
+
+def render_html(analysis: Mapping[str, Any] | AnalysisView, figures: Mapping[str, Any] | None = None) -> str:
     """The HTML page as a string (figures: name -> matplotlib Figure, built if ``None``)."""
     a = _check_analysis(analysis)
     figs = build_figures(a) if figures is None else dict(figures)
     ctx = build_context(a, list(figs))
     svgs = {name: Markup(figure_svg(fig, name)) for name, fig in figs.items()}
     return _html_env().get_template("report.html.j2").render(
-        **ctx, figures=svgs, version=_version(), format=a.get("format", "unknown"))
+        **ctx, figures=svgs, version=_version(), format=_format(a))
 
 
-def render_tex(analysis: dict[str, Any], figure_dir: str = "figures", figure_names: Sequence[str] | None = None) -> str:
+def render_tex(analysis: Mapping[str, Any] | AnalysisView, figure_dir: str = "figures", figure_names: Sequence[str] | None = None) -> str:
     """The LaTeX source; figures are included from ``figure_dir/<name>.pdf``."""
     a = _check_analysis(analysis)
     names = list(build_figures(a)) if figure_names is None else list(figure_names)
@@ -186,7 +197,7 @@ def render_tex(analysis: dict[str, Any], figure_dir: str = "figures", figure_nam
         return Tex(f"{figure_dir}/{name}.pdf")
 
     return _tex_env().get_template("report.tex.j2").render(
-        **ctx, figpath=figpath, version=_version(), format=a.get("format", "unknown"), pdftitle=_pdf_string(ctx["title"]))
+        **ctx, figpath=figpath, version=_version(), format=_format(a), pdftitle=_pdf_string(ctx["title"]))
 
 
 def _formats(formats: Sequence[str] | str) -> tuple[str, ...]:
@@ -255,12 +266,13 @@ def _first_error(log_path: Path) -> str:
     return ""
 
 
-def render_run(analysis: dict[str, Any], out_dir: Path, formats: Sequence[str] = ("html", "tex")) -> list[Path]:
+def render_run(analysis: Mapping[str, Any] | AnalysisView, out_dir: Path, formats: Sequence[str] = ("html", "tex")) -> list[Path]:
     """Write the reports of a run into ``out_dir``: ``report.html``, ``report.tex`` and
     ``report.pdf`` (pdflatex) as ``formats`` asks, with the PDF figures of the LaTeX in
     ``figures/`` (for ``tex`` and ``pdf``).
 
     Returns the paths written. Raises :class:`~analysis.errors.AnalysisInputError` for an
+    analysis that does not fit the schema of analysis.json (:mod:`analysis.schema`), an
     unknown format, a missing pdflatex (before anything is written) or a failed compile.
     """
     a = _check_analysis(analysis)
@@ -292,7 +304,7 @@ def render_run(analysis: dict[str, Any], out_dir: Path, formats: Sequence[str] =
     return written
 
 
-def render_file(analysis: dict[str, Any], path: Path) -> Path:
+def render_file(analysis: Mapping[str, Any] | AnalysisView, path: Path) -> Path:
     """Write one report chosen by the suffix of ``path`` (``.html``, ``.tex`` or ``.pdf``);
     for ``.tex`` and ``.pdf`` the PDF figures go to ``<stem>_figures/`` next to it."""
     a = _check_analysis(analysis)

@@ -22,7 +22,7 @@ import sympy as sp
 from algodiscover import reports
 from algodiscover.analysis import AnalysisInputError, ButcherTableau, OdeFamilySpec, analyze_tableau, get_method
 from algodiscover.reports import render as render_mod
-from algodiscover.reports.context import config_toml
+from algodiscover.reports.provenance import config_toml
 from algodiscover.reports.texescape import latex_escape
 
 MATHML = "{http://www.w3.org/1998/Math/MathML}"

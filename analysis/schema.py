@@ -1,0 +1,573 @@
+"""The one place that knows the shape of ``analysis.json``: typed views and the JSON Schema.
+
+``analysis.json`` (and ``algodiscover check --json``) is written by the distilling side
+(:meth:`analysis.assessment.Analysis.to_json`, ``KrylovAnalysis.to_json``) and by the
+learning side's ``analyze_run`` of :mod:`algodiscover.linear` and
+:mod:`algodiscover.nonlinear`; readers (the reports, users' scripts) read it through
+:class:`AnalysisView`, a tree of frozen dataclasses validated on construction
+(:mod:`analysis.jsonview`): a value of the wrong type raises
+:class:`~analysis.errors.AnalysisInputError` naming its key path, e.g.
+``analysis.json: krylov.factor.per_outer: expected a number or null, got 'fast' (a string)``.
+The views read exactly what the file holds (no conversion, no defaults computed from other
+keys); the few derived properties say how keys combine (:attr:`AnalysisView.learned`).
+:func:`analysis_schema` loads the documented JSON Schema shipped as
+``data/analysis.schema.json``; tests hold the views and the schema to the same shapes.
+Imports only the standard library and :mod:`analysis.jsonview`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from .jsonview import Real, View, json_field
+
+__all__ = [
+    "AnalysisView", "TableauView", "IdentificationView", "DistillationView", "StabilityView", "ConditionRowView",
+    "BaselineView", "OdeFamilyView", "PersonalisedView", "MeasuredOrderView", "ComparisonView", "PerSettingView", "TrainingView",
+    "StructureView", "OptionsView", "ConfigView", "TrainConfigView", "OdeOptionsView", "LinearOptionsView",
+    "ProvenanceView", "KrylovView", "PolynomialView", "SpectrumView", "FactorView", "ChebyshevView", "FactorRatioView",
+    "DistilledPolynomialView", "ExactTableauView", "MatvecComparisonView", "MatvecMethodView", "HistoryView",
+    "LinearFamilyView", "NormalisedView", "ObjectiveView", "NonlinearView", "NonlinearFamilyView", "LinearisationView",
+    "NewtonSettingsView", "NewtonComparisonView", "analysis_schema", "SCHEMA_FILE", "SETTINGS",
+]
+
+SCHEMA_FILE = "analysis.schema.json"
+#: the two settings of the measured comparisons: held-out problems from the training ranges, and beyond
+SETTINGS = ("in_distribution", "out_of_distribution")
+
+Entry = float | str  # a tableau entry: a float, an integer or an exact string such as "1/6"
+Pair = tuple[float, float]  # a complex number [re, im]
+Range = tuple[float, float]  # [low, high]
+
+
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
+
+
+class _AnalysisPart(View):
+    _document = "analysis.json"
+
+
+# ================================================================== Runge-Kutta core
+@dataclass(frozen=True, kw_only=True)
+class TableauView(_AnalysisPart):
+    """A Butcher tableau ``c | A`` over ``b`` (and ``b_hat``); entries exact strings or floats."""
+
+    name: str | None = None
+    A: tuple[tuple[Entry, ...], ...]
+    b: tuple[Entry, ...]
+    c: tuple[Entry, ...] | None = None
+    b_hat: tuple[Entry, ...] | None = None
+
+    def _validate(self) -> None:
+        s = len(self.A)
+        if s == 0 or any(len(row) != s for row in self.A):
+            self._fail("A", f"expected a square matrix, got rows of lengths {[len(r) for r in self.A]}")
+        for key in ("b", "c", "b_hat"):
+            v = getattr(self, key)
+            if v is not None and len(v) != s:
+                self._fail(key, f"expected {s} entries (one per stage), got {len(v)}")
+
+    @property
+    def stages(self) -> int:
+        return len(self.A)
+
+    @property
+    def is_float(self) -> bool:
+        """True when the weights are floats (learned or float64 input), not exact entries."""
+        return any(isinstance(x, float) for x in self.b)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdentificationView(_AnalysisPart):
+    identified_as: str | None = None
+    kind: str | None = None
+    closest: str | None = None
+    distance: float | None = None
+    family: str | None = None
+    parameters: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillationView(_AnalysisPart):
+    rational: TableauView | None = None
+    target: str | None = None
+    distance: float | None = None
+    log: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StabilityView(_AnalysisPart):
+    R: str | None = None
+    polynomial: bool = True
+    real_interval: tuple[Real, Real] | None = None
+    imag_interval: tuple[Real, Real] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConditionRowView(_AnalysisPart):
+    order: int
+    tree: str = ""
+    levels: tuple[int, ...] = ()
+    formula: str = ""
+    phi: float | None = None
+    phi_exact: str | None = None
+    inv_gamma: str = ""
+    residual: float | None = None
+    tau: float | None = None
+    satisfied: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselineView(_AnalysisPart):
+    name: str | None = None
+    order: int | None = None
+    stability: StabilityView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OdeFamilyView(_AnalysisPart):
+    name: str
+    equations: tuple[str, ...] = ()
+    params: tuple[str, ...] = ()
+    param_ranges: tuple[Range, ...] = ()
+    state_ranges: tuple[Range, ...] = ()
+    ood_param_ranges: tuple[Range, ...] = ()
+    h_range: Range | None = None
+
+    def ranges(self, setting: str) -> tuple[Range, ...]:
+        """The parameter ranges of a comparison setting (``"in_distribution"`` or
+        ``"out_of_distribution"``)."""
+        return self.ood_param_ranges if setting == "out_of_distribution" else self.param_ranges
+
+
+@dataclass(frozen=True, kw_only=True)
+class PersonalisedView(_AnalysisPart):
+    order: int | None = None
+    family: str | None = None
+    arithmetic: str | None = None
+    conditions_per_order: Mapping[str, int] = field(default_factory=_empty)
+    trees_per_order: Mapping[str, int] = field(default_factory=_empty)
+    residuals: Mapping[str, float] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MeasuredOrderView(_AnalysisPart):
+    h: tuple[float, ...] = ()
+    errors: tuple[Real | None, ...] = ()
+    used: tuple[bool, ...] | None = None
+    local_slope: float | None = None
+    order: float | None = None
+    n_samples: int | None = None
+
+
+class _BySetting:
+    def get(self, setting: str) -> Any:
+        """The value of a setting (``"in_distribution"`` or ``"out_of_distribution"``)."""
+        if setting not in SETTINGS:
+            raise KeyError(setting)
+        return getattr(self, setting)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerSettingView(_BySetting, _AnalysisPart):
+    """A number per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, float] | None = None
+    out_of_distribution: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonView(_AnalysisPart):
+    reference: str | None = None
+    stages: Mapping[str, int] = field(default_factory=_empty)
+    errors: PerSettingView = field(default_factory=PerSettingView)
+    ratios: PerSettingView = field(default_factory=PerSettingView)
+    n_samples: int | None = None
+
+
+# ================================================================== run record (learned methods)
+@dataclass(frozen=True, kw_only=True)
+class TrainingView(_AnalysisPart):
+    loss_history: tuple[Real | None, ...] = ()
+    phases: tuple[tuple[str, int], ...] = ()
+    final_loss: float | None = None
+    objective: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptionsView(_AnalysisPart):
+    """The solver options recorded in ``structure.options`` (``[linear]``/``[nonlinear]``)."""
+
+    samples: int | None = None
+    weight_base: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StructureView(_AnalysisPart):
+    stages: int | None = None
+    outer: int | None = None
+    consistency: str | None = None
+    h: str | None = None
+    objective: str | None = None
+    matvecs_per_outer: int | None = None
+    minimax_outer: int | None = None
+    mode: str | None = None
+    inner_outer: int | None = None
+    evaluations_per_outer: int | None = None
+    safeguard_rate: float | None = None
+    max_backtracks: int | None = None
+    options: OptionsView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfigView(_AnalysisPart):
+    adam_steps: int | None = None
+    lr: float | None = None
+    lbfgs_steps: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OdeOptionsView(_AnalysisPart):
+    samples: int | None = None
+    normalise: str | None = None
+    reference_method: str | None = None
+    taylor_order: int | None = None
+    taylor_mode: str | None = None
+    taylor_weight: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearOptionsView(_AnalysisPart):
+    samples: int | None = None
+    objective: str | None = None
+    weight_base: float | None = None
+    weights: tuple[float, ...] | None = None
+    minimax_outer: int | None = None
+    temperature: float | None = None
+    grid: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ConfigView(_AnalysisPart):
+    """The run configuration (as ``config.toml``); ``table`` holds all of it."""
+
+    table: Mapping[str, Any] = json_field(whole=True, default_factory=_empty)
+    train: TrainConfigView | None = None
+    ode: OdeOptionsView | None = None
+    linear: LinearOptionsView | None = None
+    nonlinear: OptionsView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProvenanceView(_AnalysisPart):
+    seed: int | None = None
+    config: ConfigView | None = None
+    versions: Mapping[str, str] = field(default_factory=_empty)
+    content_hash: str | None = None
+    command: str | None = None
+    note: str | None = None
+
+
+# ================================================================== krylov: linear systems
+@dataclass(frozen=True, kw_only=True)
+class PolynomialView(_AnalysisPart):
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients: tuple[float, ...] = ()
+    coefficients_exact: tuple[str, ...] | None = None
+    exact: bool = False
+    source: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class SpectrumView(_AnalysisPart):
+    interval: Range | None = None
+    source: str | None = None
+    real: bool = True
+    max_imag: float | None = None
+    eigenvalue_count: int | None = None
+    exact_interval: bool | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactorView(_AnalysisPart):
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    argmax: float | Pair | None = None
+    on_eigenvalues: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChebyshevView(_AnalysisPart):
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients: tuple[float, ...] = ()
+    exact: bool = False
+    roots: tuple[Pair, ...] = ()
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    on_eigenvalues: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class FactorRatioView(_AnalysisPart):
+    per_outer: float | None = None
+    per_matvec: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistilledPolynomialView(_AnalysisPart):
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients_exact: tuple[str, ...] | None = None
+    relative_tolerance: float | None = None
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    factor_change: float | None = None
+    h: str | None = None
+    tableau: TableauView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactTableauView(_AnalysisPart):
+    tableau: TableauView | None = None
+    h: str | None = None
+    represents: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class HistoryView(_AnalysisPart):
+    matvecs: tuple[int, ...] = ()
+    residual: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatvecMethodView(_AnalysisPart):
+    matvecs_to_tol: tuple[int | None, ...] = ()
+    median: float | None = None
+    reached: int | None = None
+    residual_at_learned_matvecs: float | None = None
+    wall_s: float | None = None
+    history: HistoryView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MatvecComparisonView(_AnalysisPart):
+    tol: float | None = None
+    instances: int | None = None
+    matvec_budget: int | None = None
+    counting: str | None = None
+    methods: Mapping[str, MatvecMethodView] = field(default_factory=_empty)
+    ratios: Mapping[str, float | None] = field(default_factory=_empty)
+    skipped: Mapping[str, str] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearFamilyView(_AnalysisPart):
+    name: str
+    description: str | None = None
+    size: int | None = None
+    symmetric: bool | None = None
+    positive_definite: bool | None = None
+    parameters: Mapping[str, Any] = field(default_factory=_empty)
+    spectrum: SpectrumView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NormalisedView(_AnalysisPart):
+    """How the top-level tableau relates to the learned weights (``krylov.rk_view``)."""
+
+    scale: float | None = None
+    h: float | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveView(_AnalysisPart):
+    name: str | None = None
+    final_loss: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class KrylovView(_AnalysisPart):
+    stages: int | None = None
+    matvecs_per_outer: int | None = None
+    h: float | None = None
+    h_exact: str | None = None
+    polynomial: PolynomialView | None = None
+    roots: tuple[Pair, ...] = ()
+    richardson_steps: tuple[Pair, ...] = ()
+    recurrence: str | None = None
+    richardson_form: str | None = None
+    spectrum: SpectrumView | None = None
+    factor: FactorView | None = None
+    chebyshev: ChebyshevView | None = None
+    factor_ratio: FactorRatioView | None = None
+    distilled: DistilledPolynomialView | None = None
+    identified_as: str | None = None
+    exact_tableau: ExactTableauView | None = None
+    comparison: MatvecComparisonView | None = None
+    family: LinearFamilyView | None = None
+    rk_view: NormalisedView | None = None
+    objective: ObjectiveView | None = None
+
+
+# ================================================================== newton-krylov: nonlinear systems
+@dataclass(frozen=True, kw_only=True)
+class NonlinearFamilyView(_AnalysisPart):
+    name: str
+    size: int | None = None
+    description: str | None = None
+    params: tuple[str, ...] = ()
+    param_ranges: tuple[Range, ...] = ()
+    ood_param_ranges: tuple[Range, ...] = ()
+    perturbation: float | None = None
+
+    def ranges(self, setting: str) -> tuple[Range, ...]:
+        return self.ood_param_ranges if setting == "out_of_distribution" else self.param_ranges
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinearisationView(_AnalysisPart):
+    spectrum: SpectrumView | None = None
+    eigenvalues_real: tuple[float | str, ...] = ()
+    eigenvalues_all_real: tuple[float, ...] = ()
+    eigenvalues_max_imag: float | None = None
+    residual_polynomial_coefficients: tuple[float, ...] = ()
+    factor: FactorView | None = None
+    local_rate: float | None = None
+    meaning: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewtonComparisonView(_AnalysisPart):
+    setting: str | None = None
+    instances: int | None = None
+    tol: float | None = None
+    evaluations: Mapping[str, tuple[int | None, ...]] = field(default_factory=_empty)
+    median_evaluations: Mapping[str, float | None] = field(default_factory=_empty)
+    success: Mapping[str, int] = field(default_factory=_empty)
+    median_ratio_learned_to_newton_krylov: float | None = None
+    wall_time_s: Mapping[str, float] = field(default_factory=_empty)
+    safeguard_rejections: int | None = None
+    newton_direct_instances: int | None = None
+    newton_direct_jacobians_median: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewtonSettingsView(_BySetting, _AnalysisPart):
+    in_distribution: NewtonComparisonView | None = None
+    out_of_distribution: NewtonComparisonView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearView(_AnalysisPart):
+    mode: str | None = None
+    family: NonlinearFamilyView | None = None
+    structure: str | None = None
+    h: float | None = None
+    evaluations_per_outer: int | None = None
+    linearisation: LinearisationView | None = None
+    comparison: NewtonSettingsView | None = None
+
+
+# ================================================================== the whole analysis
+@dataclass(frozen=True, kw_only=True)
+class AnalysisView(_AnalysisPart):
+    """``analysis.json`` of any kind: the Runge-Kutta view of the tableau (every kind), the
+    run record of a learned method, and the ``krylov`` / ``nonlinear`` section of a solver."""
+
+    format: str | None = None
+    kind: str
+    name: str
+    stages: int | None = None
+    explicit: bool = True
+    order: int | None = None
+    tol: float | None = None
+    arithmetic: str | None = None
+    residuals: Mapping[str, float] | None = None
+    order_reached_cap: bool | None = None
+    embedded_order: int | None = None
+    tableau: TableauView | None = None
+    rational: TableauView | None = None
+    exact_order: int | None = None
+    exact_residuals: Mapping[str, float] | None = None
+    identified_as: str | None = None
+    identification: IdentificationView | None = None
+    distillation: DistillationView | None = None
+    stage_order: int | None = None
+    principal_error_norm: float | None = None
+    stability: StabilityView | None = None
+    conditions_order: int | None = None
+    conditions: tuple[ConditionRowView, ...] = ()
+    final_tableau_float: TableauView | None = None
+    baseline: BaselineView | None = None
+    family: OdeFamilyView | None = None
+    personalised_order: int | None = None
+    personalised: PersonalisedView | None = None
+    personalised_order_learned: int | None = None
+    measured_order: float | None = None
+    measured: MeasuredOrderView | None = None
+    measured_order_learned: float | None = None
+    measured_learned: MeasuredOrderView | None = None
+    measured_classical: Mapping[str, MeasuredOrderView] | None = None
+    comparison: ComparisonView | None = None
+    training: TrainingView | None = None
+    structure: StructureView | None = None
+    provenance: ProvenanceView | None = None
+    algorithm_hash: str | None = None
+    problem_class: str | None = None
+    summary: str | None = None
+    mode: str | None = None
+    rk_identified_as: str | None = None
+    krylov: KrylovView | None = None
+    nonlinear: NonlinearView | None = None
+
+    @classmethod
+    def read(cls, data: Any) -> "AnalysisView":
+        """The view of a parsed ``analysis.json`` (or ``check --json``) object."""
+        return cls.from_json(data)  # type: ignore[return-value]
+
+    @property
+    def learned(self) -> bool:
+        """The analysis of a learned method: it has a training record, a distillation or
+        measurements of the learned weights."""
+        return self.training is not None or self.distillation is not None or self.measured_learned is not None
+
+    @property
+    def stage_count(self) -> int | None:
+        """``stages``, else the size of the tableau."""
+        if self.stages is not None:
+            return self.stages
+        return self.tableau.stages if self.tableau is not None else None
+
+    @property
+    def final_exact(self) -> TableauView | None:
+        """The exact tableau: the distilled/rationalised one, or the input when it is exact."""
+        if self.rational is not None:
+            return self.rational
+        return self.tableau if self.tableau is not None and not self.tableau.is_float else None
+
+    @property
+    def krylov_section(self) -> KrylovView | None:
+        """The ``krylov`` section of a krylov analysis when it holds its residual polynomial."""
+        k = self.krylov
+        return k if self.kind == "krylov" and k is not None and k.polynomial is not None else None
+
+    @property
+    def nonlinear_section(self) -> NonlinearView | None:
+        """The ``nonlinear`` section of a newton-krylov analysis."""
+        return self.nonlinear if self.kind == "newton-krylov" else None
+
+
+@lru_cache(maxsize=1)
+def analysis_schema() -> dict[str, Any]:
+    """The JSON Schema of ``analysis.json`` and ``check --json`` (draft 2020-12)."""
+    text = resources.files(__package__).joinpath("data", SCHEMA_FILE).read_text(encoding="utf-8")
+    return json.loads(text)
