@@ -196,6 +196,13 @@ def load_run(run_dir: Path, *, strict: bool = False, need_analysis: bool = False
         raise InputError(f"{path}: unreadable or malformed ({exc.__class__.__name__})") from None
     if not isinstance(data, dict) or "kind" not in data:
         raise InputError(f"{path}: not an algodiscover analysis (no 'kind')")
+    from .analysis import AnalysisView
+    from .analysis.errors import AnalysisInputError
+
+    try:
+        AnalysisView.read(data)  # the one place that knows the format checks every value's type
+    except AnalysisInputError as exc:
+        raise InputError(f"{run_dir}: {exc}") from None
     recorded = data.get("algorithm_hash")
     if recorded is not None and recorded != alg.content_hash:
         raise InputError(f"{path}: made from a different algorithm.json (hash {recorded[:19]}..., the artefact's is "

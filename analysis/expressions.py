@@ -94,7 +94,8 @@ def parse_number(text: str, where: str = "entry") -> sp.Expr:
 
 
 def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | Iterable[str | sp.Symbol] = (), *,
-                     where: str = "expression", max_length: int = MAX_LENGTH) -> sp.Expr:
+                     where: str = "expression", max_length: int = MAX_LENGTH, exact_decimals: bool = True,
+                     imaginary_unit: bool = False) -> sp.Expr:
     """Read ``text`` as a sympy expression in the declared ``symbols``; never executes it.
 
     Parameters
@@ -105,6 +106,11 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | Iterable[str 
         The only names the expression may use besides :data:`CONSTANTS` and :data:`FUNCTIONS`.
     where : str
         Names the input in error messages (``"family.rhs[0]"``, ``"A[2][1]"``).
+    exact_decimals : bool
+        Decimal literals as exact fractions (default) or as sympy Floats with the digits
+        written (for display of stored floating-point formulas).
+    imaginary_unit : bool
+        Also accept ``I``, the imaginary unit (stored complex values).
     """
     if not isinstance(text, str):
         raise AnalysisInputError(f"{where}: expected an expression as text, got {type(text).__name__}")
@@ -114,6 +120,8 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | Iterable[str 
     if len(s) > max_length:
         raise AnalysisInputError(f"{where}: expression too long ({len(s)} characters; at most {max_length})")
     names = _symbol_table(symbols, where)
+    if imaginary_unit:
+        names["I"] = sp.I
     source = s.replace("^", "**")
     try:
         tree = ast.parse(source, mode="eval")
@@ -122,7 +130,7 @@ def parse_expression(text: str, symbols: Mapping[str, sp.Symbol] | Iterable[str 
         raise AnalysisInputError(f"{where}: cannot parse {_shown(text)} ({msg})") from None
     except (RecursionError, MemoryError):
         raise AnalysisInputError(f"{where}: cannot parse {_shown(text)} (nested too deeply)") from None
-    return _Builder(source, names, where, text).build(tree.body, 0)
+    return _Builder(source, names, where, text, exact_decimals).build(tree.body, 0)
 
 
 def decimal_digits(text: str) -> int:
@@ -183,8 +191,9 @@ def _decimal(literal: str, where: str, text: str) -> sp.Rational:
 class _Builder:
     """Walks the whitelisted part of a Python expression tree and builds sympy objects."""
 
-    def __init__(self, source: str, names: Mapping[str, sp.Expr], where: str, text: str) -> None:
+    def __init__(self, source: str, names: Mapping[str, sp.Expr], where: str, text: str, exact_decimals: bool = True) -> None:
         self.source, self.names, self.where, self.text = source, names, where, text
+        self.exact_decimals = exact_decimals
 
     def fail(self, what: str) -> AnalysisInputError:
         return AnalysisInputError(f"{self.where}: cannot parse {_shown(self.text)} ({what})")
@@ -217,7 +226,8 @@ class _Builder:
         if isinstance(v, int):
             _check_digits(literal, self.where, self.text)
             return sp.Integer(v)
-        return _decimal(literal.replace("_", ""), self.where, self.text)
+        exact = _decimal(literal.replace("_", ""), self.where, self.text)
+        return exact if self.exact_decimals else sp.Float(literal.replace("_", ""))
 
     def binop(self, node: ast.BinOp, depth: int) -> sp.Expr:
         op = node.op

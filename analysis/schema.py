@@ -522,6 +522,7 @@ class AnalysisView(_AnalysisPart):
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None
     algorithm_hash: str | None = None
+    algorithm_integrity: str | None = None
     problem_class: str | None = None
     summary: str | None = None
     mode: str | None = None

@@ -17,7 +17,6 @@ from html.entities import html5
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr
 
 from .texescape import Tex, latex_escape
 
@@ -207,33 +206,20 @@ def num_repr(x: float) -> Math:
 
 
 # ------------------------------------------------------------------ sympy expressions
-_FUNCS: dict[str, Any] = {
-    "sqrt": sp.sqrt, "exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-    "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "atan": sp.atan, "asin": sp.asin, "acos": sp.acos,
-    "Abs": sp.Abs, "abs": sp.Abs, "pi": sp.pi, "E": sp.E, "I": sp.I, "Rational": sp.Rational, "cbrt": sp.cbrt,
-}
-_ALLOWED = re.compile(r"^[0-9A-Za-z_+\-*/(). ,^]*$")
-_KEYWORDS = {"lambda", "and", "or", "not", "in", "is", "if", "else", "for", "while", "import", "def", "class",
-             "return", "yield", "with", "as", "from", "global", "nonlocal", "del", "pass", "raise", "try",
-             "except", "finally", "assert", "break", "continue", "async", "await", "None", "True", "False"}
-
-
 def parse_expression(text: str) -> sp.Expr | None:
-    """A sympy expression from a string such as ``-a*y**2`` (unknown names become symbols),
-    or ``None`` when the string is not a plain arithmetic expression."""
+    """A sympy expression from a stored formula such as ``-a*y**2`` (its names become
+    symbols; decimals stay floats), or ``None`` when it is not a plain arithmetic expression.
+    Read by the one safe parser, :func:`algodiscover.analysis.expressions.parse_expression`:
+    formulas in a received ``analysis.json`` are data, never code."""
+    from ..analysis.errors import AnalysisInputError
+    from ..analysis.expressions import CONSTANTS, FUNCTIONS, parse_expression as parse
+
     s = str(text).strip()
-    if not s or len(s) > 2000 or not _ALLOWED.match(s) or "__" in s:
-        return None
-    names = set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", s))
-    if names & _KEYWORDS or re.search(r"[A-Za-z_)]\s*\.", s):
-        return None
-    local = {n: _FUNCS[n] if n in _FUNCS else sp.Symbol(n) for n in names}
+    names = sorted(set(re.findall(r"[A-Za-z_][A-Za-z_0-9]*", s)) - set(FUNCTIONS) - set(CONSTANTS) - {"I"})
     try:
-        expr = parse_expr(s, local_dict=local, global_dict={"Integer": sp.Integer, "Float": sp.Float,
-                                                            "Rational": sp.Rational, "Symbol": sp.Symbol})
-    except Exception:  # sympy raises many exception types on junk
+        return parse(s, names, where="formula", max_length=2000, exact_decimals=False, imaginary_unit=True)
+    except AnalysisInputError:
         return None
-    return expr if isinstance(expr, sp.Expr) else None
 
 
 def parse_coefficient(value: Any) -> sp.Expr | float | None:

@@ -311,7 +311,7 @@ def test_report_of_a_malformed_analysis_json_exits_2_with_one_line(default_dir, 
     (run / "analysis.json").write_text(json.dumps(doc))
     assert main(["report", str(run), "--format", "html"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["algodiscover: error: analysis.json: stability.R: expected a string or null, got 1.5 (a number)"]
+    assert err == [f"algodiscover: error: {run}: analysis.json: stability.R: expected a string or null, got 1.5 (a number)"]
     assert not (run / "report.html").exists()
 
 
