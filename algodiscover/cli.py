@@ -276,7 +276,7 @@ def _files_json(res) -> dict[str, Any]:
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
-    from .discover import run_discover
+    from .pipeline import run_discover
     from .errors import TrainingDiverged
 
     formats = parse_formats(args.format)
@@ -297,7 +297,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .discover import run_train
+    from .pipeline import run_train
     from .errors import TrainingDiverged
 
     cfg = _run_config(args)
@@ -315,7 +315,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .discover import run_analyze
+    from .pipeline import run_analyze
 
     res = run_analyze(Path(args.algorithm), Path(args.out) if args.out else None, formats=parse_formats(args.format), strict=args.strict)
     if args.json:
@@ -328,7 +328,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .discover import load_run_analysis
+    from .pipeline import load_run_analysis
 
     formats = parse_formats(args.format)
     data = load_run_analysis(Path(args.run_dir), strict=args.strict)

@@ -158,7 +158,7 @@ def train_many(cfgs: Sequence[RunConfig], *, max_ensemble: int = 64, progress: b
 
 
 def _train_alone(cfg: RunConfig, progress: bool) -> LearnedAlgorithm | Exception:
-    from .discover import train_algorithm
+    from .pipeline import train_algorithm
 
     try:
         return train_algorithm(cfg, progress=progress)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from algodiscover.cli import main as cli_main
 from algodiscover.config import default_config
-from algodiscover.discover import run_discover
+from algodiscover.pipeline import run_discover
 from algodiscover.training import TrainConfig
 
 

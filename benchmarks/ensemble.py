@@ -6,7 +6,7 @@ loop over the same M models, in the same process, and a check that the results m
     python benchmarks/ensemble.py --taylor-order 3     # regularised loss (per-model graphs)
 
 Both sides train exactly what ``algodiscover train`` trains for each configuration (one
-seed per model): the loop calls :func:`algodiscover.discover.train_algorithm`, the ensemble
+seed per model): the loop calls :func:`algodiscover.pipeline.train_algorithm`, the ensemble
 :func:`algodiscover.ensemble.train_ensemble`. The training data (reference solutions) are
 computed once before timing, so the timings compare training only; each side is timed
 ``--repeat`` times and the best time is reported. Timings are printed, never asserted.
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from algodiscover.config import config_from_mapping
-    from algodiscover.discover import train_algorithm
+    from algodiscover.pipeline import train_algorithm
     from algodiscover.ensemble import train_ensemble
 
     torch.set_num_threads(args.threads)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from algodiscover.config import config_from_mapping
-from algodiscover.discover import train_algorithm
+from algodiscover.pipeline import train_algorithm
 from algodiscover.ensemble import ensemble_key, group_by_shape, train_ensemble, train_many
 from algodiscover.errors import InputError, TrainingDiverged
 

@@ -105,3 +105,89 @@ def test_help_and_version_load_no_numerical_library(tmp_path):
     r = _without_torch(code, tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     assert r.stdout.strip() == "[]"
+
+
+def _module_level_imports() -> dict[str, set[str]]:
+    """Edges module -> package module it imports at import time (statements at module level,
+    outside ``if TYPE_CHECKING:``; imports inside functions are deferred and not edges)."""
+    import ast
+
+    modules: dict[str, Path] = {}
+    for folder, namespace in FOLDERS.items():
+        for p in (ROOT / folder).rglob("*.py"):
+            rel = p.relative_to(ROOT / folder).with_suffix("").parts
+            name = ".".join((namespace, *rel))
+            modules[name[: -len(".__init__")] if name.endswith(".__init__") else name] = p
+    graph: dict[str, set[str]] = {m: set() for m in modules}
+    for mod, path in modules.items():
+        package = mod if path.name == "__init__.py" else mod.rpartition(".")[0]
+        tree = ast.parse(path.read_text())
+        body = []
+        for node in tree.body:
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                continue
+            body.append(node)
+        for node in body:
+            targets: list[str] = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    parts = package.split(".")
+                    parts = parts[: len(parts) - node.level + 1]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                targets = [base] + [f"{base}.{a.name}" for a in node.names]
+            for t in targets:
+                if t in modules and t != mod:
+                    graph[mod].add(t)
+    return graph
+
+
+def test_no_import_cycles_anywhere():
+    import networkx as nx
+
+    g = nx.DiGraph([(a, b) for a, bs in _module_level_imports().items() for b in bs])
+    cycles = list(nx.simple_cycles(g))
+    assert not cycles, "import cycles: " + "; ".join(" -> ".join(c + [c[0]]) for c in cycles[:5])
+
+
+def test_the_layers_import_one_way_and_analysis_never_imports_torch():
+    """algodiscover (learning) -> reports (rendering) -> analysis (distilling); analysis
+    imports neither of the others, reports never imports the learning side, and neither
+    analysis nor reports imports torch (anywhere in the file, not only at module level)."""
+    graph = _module_level_imports()
+    for mod, deps in graph.items():
+        if mod.startswith("algodiscover.analysis"):
+            assert all(d.startswith("algodiscover.analysis") for d in deps), (mod, deps)
+        if mod.startswith("algodiscover.reports"):
+            assert all(d.startswith(("algodiscover.reports", "algodiscover.analysis")) for d in deps), (mod, deps)
+    for folder in ("analysis", "reports"):
+        for p in (ROOT / folder).rglob("*.py"):
+            text = p.read_text()
+            assert "import torch" not in text and "from torch" not in text, p
+
+
+def test_the_top_level_api_is_lazy_and_enough_for_a_notebook():
+    code = ("import algodiscover as ad, algodiscover.pipeline, algodiscover.cli\n"
+            "assert callable(ad.discover) and callable(ad.load)\n"
+            "assert ad.check_order(ad.get_method('RK4')).order == 4\n"
+            "t = ad.ButcherTableau([[0, 0], ['2/3', 0]], ['1/4', '3/4'])\n"
+            "assert ad.analyze_tableau(t).identification.name == 'Ralston2'\n"
+            "print('torch' in sys.modules)")
+    r = subprocess.run([sys.executable, "-c", "import sys; import algodiscover; "
+                        "assert 'sympy' not in sys.modules and 'torch' not in sys.modules\n" + code],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_discover_and_load_from_python(tmp_path):
+    import algodiscover as ad
+
+    cfg = {"problem": {"class": "ode", "family": "square"}, "train": {"adam_steps": 6, "lbfgs_steps": 4}, "ode": {"samples": 16}}
+    run = ad.discover(cfg, out=tmp_path / "run", formats=(), seed=2)
+    assert run.algorithm.seed == 2 and run.analysis["kind"] == "runge-kutta"
+    again = ad.load(tmp_path / "run")
+    assert again.algorithm.content_hash == run.algorithm.content_hash and again.analysis == run.analysis
+    assert ad.load(tmp_path / "run" / "algorithm.json").analysis == run.analysis
+    assert "Run(" in repr(again) and again.tableau.stages == 2

@@ -296,7 +296,7 @@ def test_config_block_is_valid_toml(learned):
 def test_discover_run_writes_reports(tmp_path):
     pytest.importorskip("torch")
     from algodiscover.config import default_config
-    from algodiscover.discover import run_discover
+    from algodiscover.pipeline import run_discover
 
     res = run_discover(default_config(), tmp_path, formats=("html", "tex"), progress=False)
     for name in ("report.html", "report.tex", "figures/stability.pdf", "figures/accuracy.pdf", "figures/training.pdf"):
@@ -338,7 +338,7 @@ def _discover(tmp_path_factory, name: str, mapping: dict) -> dict:
     """A small real run (train + analyse, no report) as ``algodiscover discover`` makes it."""
     pytest.importorskip("torch")
     from algodiscover.config import config_from_mapping
-    from algodiscover.discover import run_discover
+    from algodiscover.pipeline import run_discover
 
     res = run_discover(config_from_mapping(mapping), tmp_path_factory.mktemp(name), formats=(), progress=False)
     return res.analysis

@@ -48,7 +48,7 @@ def _run(tmp_path_factory, name: str, mapping: dict | None) -> Path:
     """A run directory as ``algodiscover discover`` writes it (train + analyse, no report)."""
     pytest.importorskip("torch")
     from algodiscover.config import config_from_mapping, default_config
-    from algodiscover.discover import run_discover
+    from algodiscover.pipeline import run_discover
 
     out = tmp_path_factory.mktemp(name)
     cfg = default_config() if mapping is None else config_from_mapping(mapping)

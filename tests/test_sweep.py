@@ -126,7 +126,7 @@ def test_local_sweep_killed_midway_resumes_and_runs_every_config_once(tmp_path):
     assert all(f'xlink:href="{r["run_dir"]}/report.html"' in html for r in res.front)
 
     # the runs are what `algodiscover train` gives for the same configuration, bit for bit
-    from algodiscover.discover import train_algorithm
+    from algodiscover.pipeline import train_algorithm
 
     r = next(iter(_rows(out).values()))
     alone = train_algorithm(config_from_mapping(json.loads(r["config"]), source="test"), progress=False)

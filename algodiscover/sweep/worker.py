@@ -93,7 +93,7 @@ def run_chunk(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _train_one(cfg: RunConfig) -> Any:
-    from ..discover import train_algorithm
+    from ..pipeline import train_algorithm
     from ..errors import TrainingDiverged
 
     try:
@@ -107,22 +107,20 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _finish_run(cfg: RunConfig, alg: Any, formats: tuple[str, ...]) -> dict[str, Any]:
-    """What ``discover.run_discover`` does after training: analyse, then write
+    """What ``pipeline.run_discover`` does after training: analyse, then write
     algorithm.json, config.toml, analysis.json and the reports (into a temporary folder
     whose files are returned)."""
     from ..analysis import write_json_atomic
 
-    from .. import discover
+    from .. import pipeline
 
     t0 = time.perf_counter()
-    analysis = discover.analyze_algorithm(alg, progress=False)
+    analysis = pipeline.analyze_algorithm(alg, progress=False)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="algodiscover-run-") as tmp:
         d = Path(tmp)
         alg.save(d / "algorithm.json")
-        writer = getattr(discover, "write_config_toml", None)
-        if writer is not None:
-            writer(cfg, d / "config.toml")
+        pipeline.write_config_toml(cfg, d / "config.toml", algorithm_hash=alg.content_hash)
         write_json_atomic(d / "analysis.json", analysis)
         if formats:
             render = _render_run()

@@ -27,7 +27,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 from .analysis import write_atomic, write_json_atomic
 
@@ -36,8 +36,8 @@ from .config import RunConfig, config_from_mapping
 from .errors import InputError, TrainingDiverged
 from .families import branch
 
-__all__ = ["train_algorithm", "analyze_algorithm", "run_discover", "run_train", "run_analyze", "DiscoverResult", "Run",
-           "load_run", "load_run_analysis", "RUN_FILES", "RUN_OUTPUTS", "CHECKPOINT"]
+__all__ = ["discover", "load", "train_algorithm", "analyze_algorithm", "run_discover", "run_train", "run_analyze",
+           "DiscoverResult", "Run", "load_run", "load_run_analysis", "RUN_FILES", "RUN_OUTPUTS", "CHECKPOINT"]
 
 #: The files that make a complete run directory.
 RUN_FILES = ("algorithm.json", "analysis.json")
@@ -91,6 +91,51 @@ class Run:
         a = self.analysis or {}
         what = f"order {a.get('exact_order', a.get('order'))}" if a.get("kind") == "runge-kutta" else (a.get("kind") or "not analysed")
         return f"Run({str(self.path)!r}, {self.algorithm.default_name}, {what})"
+
+
+# ----------------------------------------------------------------------------- notebook API
+def discover(config: "RunConfig | str | Path | Mapping[str, Any] | None" = None, *, problem_class: str | None = None,
+             out: str | Path | None = None, formats: Sequence[str] = ("html", "tex"), progress: bool = False,
+             force: bool = False, **overrides: Any) -> Run:
+    """Train, distil, analyse and report, as ``algodiscover discover`` does; returns the :class:`Run`.
+
+    ``config`` is a :class:`~algodiscover.config.RunConfig`, a TOML file, a mapping in the
+    TOML layout, or None for the built-in default of ``problem_class`` (``"ode"``: 2 stages on
+    y' = -a y^2). ``overrides`` are the command-line flags: ``family``, ``stages``, ``outer``,
+    ``seed``, ``name``. ``out`` defaults to ``./runs/<name>``::
+
+        import algodiscover as ad
+        run = ad.discover(stages=3, seed=1, formats=())
+        run.analysis["exact_order"], run.tableau
+    """
+    from .config import default_config, load_config
+
+    if config is None:
+        cfg = default_config(problem_class or "ode")
+    elif isinstance(config, RunConfig):
+        cfg = config
+    elif isinstance(config, (str, Path)):
+        cfg = load_config(config)
+    else:
+        cfg = config_from_mapping(config, source="discover(config=...)")
+    if problem_class is not None and problem_class != cfg.problem_class:
+        raise InputError(f"the configuration is for problem class {cfg.problem_class!r}, not {problem_class!r}")
+    unknown = sorted(set(overrides) - {"family", "stages", "outer", "seed", "name"})
+    if unknown:
+        raise InputError(f"discover() got an unknown option {unknown[0]!r} (family, stages, outer, seed, name)")
+    cfg = cfg.with_overrides(**overrides)
+    res = run_discover(cfg, Path(out) if out is not None else Path("runs") / cfg.run_name, formats=formats, progress=progress, force=force)
+    return Run(res.out_dir, res.algorithm, res.analysis)
+
+
+def load(path: str | Path, *, strict: bool = False) -> Run:
+    """A run directory (or an ``algorithm.json``) read back as a :class:`Run`; the analysis
+    is None for a train-only run."""
+    p = Path(path)
+    if p.is_file():
+        run = load_run(p.parent, strict=strict) if p.name == "algorithm.json" and (p.parent / "analysis.json").exists() else None
+        return run if run is not None else Run(p.parent, LearnedAlgorithm.load(p, strict=strict), None)
+    return load_run(p, strict=strict)
 
 
 # ----------------------------------------------------------------------------- the pipeline
