@@ -13,10 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import struct
-import sys
 
 import numpy as np
 import pytest
+import tomli_w
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,11 +27,6 @@ from algodiscover.discover import train_algorithm
 from algodiscover.ensemble import WEIGHT_RTOL, ensemble_key, group_by_shape, train_ensemble, train_many
 from algodiscover.errors import InputError, TrainingDiverged
 from algodiscover.lbfgs import LbfgsSettings, lbfgs
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -186,8 +181,6 @@ def test_sweep_runs_reproduce_from_their_own_config_toml(tmp_path):
             for s in range(4) for lr in (0.02, 0.05)]
     assert [len(g) for g in group_by_shape(cfgs)] == [4, 4]       # one ensemble per learning rate
     trained = train_many(cfgs)
-    import tomli_w
-
     for i in (0, 3, 6):
         path = tmp_path / f"run{i}" / "config.toml"
         path.parent.mkdir()
