@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .analysis import atomic_path
 
 from .errors import InputError, TrainingDiverged
+from .lbfgs import LbfgsSettings, lbfgs
 
 __all__ = ["TrainConfig", "TrainResult", "train", "phase_runs"]
 
@@ -29,7 +30,8 @@ class TrainConfig:
     """Optimiser settings.
 
     ``adam_steps`` Adam steps at learning rate ``lr`` (cosine-decayed to ``lr / 100``), then
-    up to ``lbfgs_steps`` L-BFGS iterations with a strong-Wolfe line search.
+    up to ``lbfgs_steps`` L-BFGS iterations (:mod:`algodiscover.lbfgs`: weak-Wolfe line
+    search, at most ``1.5 lbfgs_steps + 10`` loss evaluations, stops when converged).
     """
 
     adam_steps: int = 300
@@ -103,6 +105,15 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimi
     }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+def _set_flat(params: list[torch.Tensor], x: torch.Tensor) -> None:
+    """Copy the flat vector ``x`` into ``params`` (in order)."""
+    with torch.no_grad():
+        i = 0
+        for p in params:
+            p.copy_(x[i:i + p.numel()].reshape(p.shape))
+            i += p.numel()
 
 
 def _check(loss: torch.Tensor, model: torch.nn.Module, where: str, first: float | None, factor: float) -> float:
@@ -201,15 +212,13 @@ def _train(
         if checkpoint is not None:
             _save_checkpoint(checkpoint, model, None, result, "lbfgs")
     if config.lbfgs_steps and start_phase != "done":
-        lbfgs = torch.optim.LBFGS(
-            params, lr=1.0, max_iter=config.lbfgs_steps, max_eval=int(config.lbfgs_steps * 1.5) + 10,
-            tolerance_grad=1e-15, tolerance_change=1e-20, history_size=50, line_search_fn="strong_wolfe",
-        )
         bar = tqdm(total=config.lbfgs_steps, desc=f"{desc} (L-BFGS)", disable=not progress, leave=False)
-        best = {"loss": math.inf, "state": None}
 
-        def closure() -> torch.Tensor:
-            lbfgs.zero_grad(set_to_none=True)
+        def evaluate(X: torch.Tensor, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            """Loss and gradient at the one iterate X (1, P); history as before."""
+            _set_flat(params, X[0])
+            for p in params:
+                p.grad = None
             loss = loss_fn()
             val = float(loss.detach())
             result.lbfgs_evals += 1
@@ -217,19 +226,17 @@ def _train(
                 loss.backward()
                 result.history.append(val)
                 result.phases.append("lbfgs")
-                if val < best["loss"]:
-                    best["loss"] = val
-                    best["state"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            bar.update(1)
-            return loss
+                g = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+            else:
+                g = torch.zeros(X.shape[1], dtype=X.dtype)
+            return torch.tensor([val], dtype=X.dtype), g.detach().reshape(1, -1).clone()
 
+        x0 = torch.cat([p.detach().reshape(-1) for p in params]).reshape(1, -1).clone()
         try:
-            lbfgs.step(closure)
+            res = lbfgs(evaluate, x0, LbfgsSettings.for_steps(config.lbfgs_steps), on_iteration=lambda n: bar.update(n - bar.n))
         finally:
             bar.close()
-        # The line search may probe non-finite points; keep the best finite iterate.
-        if best["state"] is not None:
-            model.load_state_dict(best["state"])
+        _set_flat(params, res.x[0])   # the last accepted iterate: never above the starting loss
         final = loss_fn()
         result.history.append(_check(final, model, "the end of L-BFGS", None, config.divergence_factor))
         result.phases.append("final")
