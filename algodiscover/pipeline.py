@@ -43,8 +43,10 @@ __all__ = ["discover", "load", "train_algorithm", "analyze_algorithm", "run_disc
 RUN_FILES = ("algorithm.json", "analysis.json")
 #: Everything a run writes into its directory (older runs' copies are replaced or removed).
 RUN_OUTPUTS = ("algorithm.json", "config.toml", "analysis.json", "report.html", "report.tex", "report.pdf", "report.log", "figures")
-#: The training checkpoint inside the run directory (``--resume`` continues from it).
-CHECKPOINT = ".checkpoint.pt"
+#: The training checkpoint inside the run directory (``--resume`` continues from it); the
+#: name carries the configuration's fingerprint, so a checkpoint is only resumed by the run
+#: that wrote it.
+CHECKPOINT = ".checkpoint-{fingerprint}.pt"
 
 
 def train_algorithm(cfg: RunConfig, *, progress: bool = True, checkpoint: Path | None = None, resume: bool = False) -> LearnedAlgorithm:
@@ -153,7 +155,7 @@ def run_discover(cfg: RunConfig, out_dir: Path, *, formats: Sequence[str] = ("ht
 def _run(cfg: RunConfig, out_dir: Path, *, analyse: bool, formats: Sequence[str], progress: bool, resume: bool,
          force: bool) -> DiscoverResult:
     created = _prepare_target(out_dir, cfg, force=force)
-    checkpoint = out_dir / CHECKPOINT
+    checkpoint = _checkpoint(out_dir, cfg, resume=resume)
     t0 = time.perf_counter()
     try:
         alg = train_algorithm(cfg, progress=progress, checkpoint=checkpoint, resume=resume)
@@ -175,7 +177,8 @@ def _run(cfg: RunConfig, out_dir: Path, *, analyse: bool, formats: Sequence[str]
 
                 render_run(analysis, stage, formats=formats)
         files = _commit(stage, out_dir)
-    checkpoint.unlink(missing_ok=True)
+    for old in out_dir.glob(".checkpoint*.pt"):  # this run's, and any left by earlier configurations
+        old.unlink(missing_ok=True)
     t3 = time.perf_counter()
     return DiscoverResult(out_dir, alg, analysis, tuple(files), {"train_s": t1 - t0, "analyze_s": t2 - t1, "report_s": t3 - t2})
 
@@ -276,6 +279,23 @@ def _prepare_target(out_dir: Path, cfg: RunConfig, *, force: bool) -> bool:
     if not os.access(out_dir, os.W_OK):
         raise InputError(f"{out_dir}: not writable")
     return created
+
+
+def fingerprint(cfg: RunConfig) -> str:
+    """16 hex digits of the SHA-256 of the resolved configuration (what a checkpoint belongs to)."""
+    import hashlib
+
+    return hashlib.sha256(json.dumps(cfg.to_json(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def _checkpoint(out_dir: Path, cfg: RunConfig, *, resume: bool) -> Path:
+    path = out_dir / CHECKPOINT.format(fingerprint=fingerprint(cfg))
+    if resume and not path.exists():
+        others = sorted(p.name for p in out_dir.glob(".checkpoint*.pt"))
+        if others:
+            raise InputError(f"{out_dir}: --resume: the checkpoint there ({others[0]}) was written by another configuration "
+                             "(seed, model or options differ); run without --resume to train afresh")
+    return path
 
 
 def _check_not_other_run(out_dir: Path, config: dict[str, Any], *, force: bool) -> None:

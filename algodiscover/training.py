@@ -45,8 +45,11 @@ class TrainConfig:
             v = getattr(self, key)
             if not isinstance(v, int) or v < 0:
                 raise InputError(f"train.{key} must be an integer >= 0, got {v!r}")
-        if not (isinstance(self.lr, (int, float)) and math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"train.lr must be a positive number, got {self.lr!r}")
+        if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and math.isfinite(self.lr) and self.lr > 0):
+            raise InputError(f"train.lr must be a positive finite number, got {self.lr!r}")
+        f = self.divergence_factor
+        if not (isinstance(f, (int, float)) and not isinstance(f, bool) and math.isfinite(f) and f > 1):
+            raise InputError(f"train.divergence_factor must be a finite number > 1, got {f!r}")
         if self.adam_steps + self.lbfgs_steps == 0:
             raise InputError("train: adam_steps and lbfgs_steps are both 0; nothing to train")
 
@@ -105,6 +108,29 @@ def _save_checkpoint(path: Path, model: torch.nn.Module, opt: torch.optim.Optimi
     }
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
+
+
+_CHECKPOINT_KEYS = {"model", "optimizer", "scheduler", "history", "phases", "adam_done", "lbfgs_evals", "phase"}
+
+
+def _load_checkpoint(path: Path, model: torch.nn.Module) -> dict[str, Any]:
+    """Read a checkpoint as tensors and plain data only (``weights_only=True``: a file that
+    needs arbitrary unpickling is refused, never executed), checked against ``model``."""
+    import pickle
+
+    try:
+        state = torch.load(path, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError, AttributeError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable algodiscover checkpoint ({type(exc).__name__}); refused, nothing was run "
+                         "(delete it to train afresh)") from None
+    if not isinstance(state, dict) or not _CHECKPOINT_KEYS <= set(state) or state.get("phase") not in ("adam", "lbfgs", "done"):
+        raise InputError(f"{path}: not an algodiscover checkpoint (delete it to train afresh)")
+    own = model.state_dict()
+    theirs = state["model"]
+    if not isinstance(theirs, dict) or set(theirs) != set(own) or any(
+            not isinstance(theirs[k], torch.Tensor) or theirs[k].shape != own[k].shape for k in own):
+        raise InputError(f"{path}: written by a model of another shape (stages or options differ); delete it to train afresh")
+    return state
 
 
 def _set_flat(params: list[torch.Tensor], x: torch.Tensor) -> None:
@@ -179,7 +205,7 @@ def _train(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(adam, T_max=max(1, config.adam_steps), eta_min=config.lr / 100)
     start_phase = "adam"
     if resume and checkpoint is not None and checkpoint.exists():
-        state = torch.load(checkpoint, weights_only=False)
+        state = _load_checkpoint(checkpoint, model)
         model.load_state_dict(state["model"])
         result.history, result.phases = list(state["history"]), list(state["phases"])
         result.adam_done, result.lbfgs_evals = int(state["adam_done"]), int(state["lbfgs_evals"])

@@ -244,3 +244,61 @@ def test_console_script_refuses_payload_without_running_it(tmp_path):
                        cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONWARNINGS": "ignore"})
     assert r.returncode == 2 and _one_line(r.stderr), r.stderr
     assert not (tmp_path / MARKER).exists()
+
+
+class _Planted:
+    """A pickle that would run a shell command when loaded."""
+
+    def __reduce__(self):
+        return (os.system, (f"touch {MARKER}",))
+
+
+def test_a_planted_checkpoint_is_refused_and_nothing_runs(capsys, tmp_path, monkeypatch):
+    import pickle
+
+    import torch
+
+    from algodiscover.config import load_config
+    from algodiscover.pipeline import CHECKPOINT, fingerprint
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text("[train]\nadam_steps = 4\nlbfgs_steps = 2\n[ode]\nsamples = 8\n")
+    run = tmp_path / "run"
+    run.mkdir()
+    ck = run / CHECKPOINT.format(fingerprint=fingerprint(load_config(tmp_path / "c.toml")))
+    for payload in (pickle.dumps(_Planted()), None):
+        if payload is None:
+            torch.save({"model": _Planted()}, ck)  # a torch file carrying the planted object
+        else:
+            ck.write_bytes(payload)
+        code, _, err = _run(capsys, "discover", "--config", "c.toml", "--out", str(run), "--resume", "--quiet")
+        assert code == 2 and _one_line(err) and "refused" in err and ck.name in err, err
+        assert not (tmp_path / MARKER).exists() and not (run / "algorithm.json").exists()
+
+
+def test_resume_refuses_another_configurations_checkpoint(capsys, tmp_path, monkeypatch):
+    """Another seed (or stage count) never resumes this one's checkpoint."""
+    import signal
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "c.toml").write_text("[train]\nadam_steps = 400\nlbfgs_steps = 2\ncheckpoint_every = 5\n[ode]\nsamples = 8\n")
+    code = ("import os, signal, sys\n"
+            "from algodiscover import training\n"
+            "real = training._save_checkpoint\n"
+            "def save(*a, **k):\n"
+            "    real(*a, **k)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n"
+            "training._save_checkpoint = save\n"
+            "from algodiscover.cli import main\n"
+            "sys.exit(main(['train', '--config', 'c.toml', '--out', 'run', '--quiet']))\n")
+    r = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == -signal.SIGKILL
+    assert len(list((tmp_path / "run").glob(".checkpoint-*.pt"))) == 1
+    for other in (["--seed", "7"], ["--stages", "3"]):
+        code, _, err = _run(capsys, "train", "--config", "c.toml", "--out", "run", "--resume", "--quiet", "--force", *other)
+        assert code == 2 and _one_line(err) and "another configuration" in err, err
+    assert _run(capsys, "train", "--config", "c.toml", "--out", "run", "--resume", "--quiet")[0] == 0
+    import json as _json
+
+    assert _json.loads((tmp_path / "run" / "algorithm.json").read_text())["training"]["resumed"] is True
+    assert not list((tmp_path / "run").glob(".checkpoint*"))
