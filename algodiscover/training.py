@@ -46,7 +46,7 @@ class TrainConfig:
             if not isinstance(v, int) or v < 0:
                 raise InputError(f"train.{key} must be an integer >= 0, got {v!r}")
         if not (isinstance(self.lr, (int, float)) and not isinstance(self.lr, bool) and math.isfinite(self.lr) and self.lr > 0):
-            raise InputError(f"train.lr must be a positive finite number, got {self.lr!r}")
+            raise InputError(f"train.lr must be a positive number (finite), got {self.lr!r}")
         f = self.divergence_factor
         if not (isinstance(f, (int, float)) and not isinstance(f, bool) and math.isfinite(f) and f > 1):
             raise InputError(f"train.divergence_factor must be a finite number > 1, got {f!r}")
