@@ -31,6 +31,8 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
     **dict.fromkeys(('Spectrum', 'lanczos_extremes'), 'spectrum'),
     **dict.fromkeys(('AnalysisView',), 'schema'),
+    **dict.fromkeys(('MemoryRecurrence', 'memory_recurrence', 'heavy_ball', 'optimal_two_step_factor', 'identify_memory_iteration',
+                     'LinearMultistep', 'linear_multistep', 'ADAMS_BASHFORTH'), 'memory'),
     **dict.fromkeys(('TwoDerivativeTableau', 'two_derivative_order', 'two_derivative_residuals',
                      'two_derivative_stability_function'), 'two_derivative'),
     **dict.fromkeys(('exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'polynomials'),
@@ -73,6 +75,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .rationals import rationalize, rationalize_value  # noqa: F401
     from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
     from .schema import AnalysisView  # noqa: F401
+    from .memory import (ADAMS_BASHFORTH, LinearMultistep, MemoryRecurrence, heavy_ball,  # noqa: F401
+                         identify_memory_iteration, linear_multistep, memory_recurrence, optimal_two_step_factor)
     from .two_derivative import (TwoDerivativeTableau, two_derivative_order, two_derivative_residuals,  # noqa: F401
                                  two_derivative_stability_function)
     from .polynomials import exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
