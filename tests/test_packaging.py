@@ -191,3 +191,20 @@ def test_discover_and_load_from_python(tmp_path):
     assert again.algorithm.content_hash == run.algorithm.content_hash and again.analysis == run.analysis
     assert ad.load(tmp_path / "run" / "algorithm.json").analysis == run.analysis
     assert "Run(" in repr(again) and again.tableau.stages == 2
+
+
+def test_the_wheel_holds_every_module_and_data_file(tmp_path):
+    """What a non-editable install gets: the three folders under algodiscover/, with the
+    catalogue, the analysis schema, the report templates and py.typed."""
+    import zipfile
+
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    (wheel,) = tmp_path.glob("algodiscover-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder, namespace in FOLDERS.items():
+        for p in (ROOT / folder).rglob("*"):
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix in (".py", ".json", ".j2", ".css", ".typed"):
+                inside = "/".join(namespace.split(".")) + "/" + p.relative_to(ROOT / folder).as_posix()
+                assert inside in names, inside
