@@ -35,7 +35,7 @@ def _per_call(fn: Callable[[], Any], calls: int) -> float:
     return (time.perf_counter() - t0) / calls
 
 
-def measure_derivative_cost(rhs: DerivativeRHS, Y: Tensor, *, repeats: int = 15, calls: int = 20,
+def measure_derivative_cost(rhs: DerivativeRHS, Y: Tensor, *, repeats: int = 31, calls: int = 20,
                             threads: int | None = None) -> dict[str, Any]:
     """Median seconds per call of f, g, (f, g) and (f, g) by ``torch.func.jvp`` on the batch
     ``Y`` (B, d), and the ratios to f. ``threads``: intra-op threads while timing (default:

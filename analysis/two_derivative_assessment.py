@@ -46,7 +46,8 @@ from .two_derivative_methods import (TwoDerivativeIdentification, identify_two_d
                                      two_derivative_principal_error, two_derivative_stage_order, two_derivative_weight_formula)
 
 __all__ = ["TWO_DERIVATIVE_KIND", "TwoDerivativeAnalysis", "analyze_two_derivative", "two_derivative_personalised_order",
-           "two_derivative_stability", "two_derivative_targets", "EQUAL_COST_BASELINES"]
+           "two_derivative_stability", "two_derivative_targets", "EQUAL_COST_BASELINES", "format_two_derivative_tableau",
+           "two_derivative_summary"]
 
 TWO_DERIVATIVE_KIND = "two-derivative-runge-kutta"
 #: The classical methods of the equal-cost comparison (explicit, 4 stages, order 4).
@@ -427,3 +428,37 @@ def analyze_two_derivative(
         conditions_order=cond_order, cost=cost, distillation=distillation, personalised=pers, personalised_learned=pers_l,
         measured=meas, measured_learned=meas_l, measured_classical=meas_c, equal_cost=comp, family=family, extra=dict(extra or {}),
     )
+
+
+def two_derivative_summary(analysis: dict[str, Any]) -> list[str]:
+    """The lines ``algodiscover discover`` prints for a learned two-derivative method (from
+    its ``analysis.json``)."""
+    td = analysis.get("two_derivative") or {}
+    lines = [f"learned {analysis['stages']}-stage two-derivative integrator '{analysis['name']}' (stages: {' '.join(td.get('derivatives', []))})"]
+    if analysis.get("rational"):
+        t = TwoDerivativeTableau.from_dict({k: v for k, v in analysis["rational"].items() if k != "c"})
+        lines += ["distilled exact tableau:", format_two_derivative_tableau(t)]
+    fam = (analysis.get("family") or {}).get("name")
+    line = f"general order {analysis.get('exact_order', analysis['order'])}"
+    if analysis.get("personalised_order") is not None and fam:
+        line += f", personalised order {analysis['personalised_order']} on {fam}"
+    if analysis.get("measured_order") is not None:
+        line += f", measured order {analysis['measured_order']:.2f}"
+    lines.append(line)
+    if analysis.get("identified_as"):
+        lines.append(f"identified as: {analysis['identified_as']}")
+    cost = td.get("cost") or {}
+    if cost:
+        lines.append(f"cost per step: {cost['per_step']:.3g} f-evaluation equivalents ({cost['source']}: g/f = {cost['g_over_f']:.3g}, "
+                     f"(f, g)/f = {cost['fg_over_f']:.3g})")
+    ec = td.get("equal_cost")
+    if ec:
+        ref = ec["reference"]
+        lines.append(f"global error of each method / error of {ref} at {ec['budgets'][-1]:g} f-evaluation equivalents over [0, {ec['interval']:g}] "
+                     "(> 1: the learned method is more accurate), 95% bootstrap interval:")
+        for setting in ("in_distribution", "out_of_distribution"):
+            rat = ec["ratios"].get(setting, {})
+            if rat:
+                lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(
+                    f"{k} {v[-1]['ratio']:.3g} [{v[-1]['low']:.3g}, {v[-1]['high']:.3g}]" for k, v in rat.items()))
+    return lines
