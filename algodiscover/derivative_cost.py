@@ -6,7 +6,7 @@ ratio. :func:`measure_derivative_cost` times, on the training batch and in the w
 evaluates them (forward pass, autograd recording, the training thread count), ``f``, ``g``
 alone and ``f`` and ``g`` together as the model gets them (the family's symbolic
 ``J(y) f(y)``), and ``(f, g)`` by exact forward-mode AD (:func:`algodiscover.model.jvp_fg`)
-for comparison: the median per call over interleaved repeats. The figures are recorded in
+for comparison: medians over interleaved rounds. The figures are recorded in
 the artefact's ``cost`` (not in its content hash: they are measurements, like wall times)
 and read by the analysis (:class:`algodiscover.analysis.two_derivative_accuracy.DerivativeCost`).
 
@@ -28,18 +28,21 @@ __all__ = ["measure_derivative_cost"]
 Tensor = torch.Tensor
 
 
-def _per_call(fn: Callable[[], Any], calls: int) -> float:
+def _time_one(fn: Callable[[], Any]) -> float:
     t0 = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - t0) / calls
+    fn()
+    return time.perf_counter() - t0
 
 
-def measure_derivative_cost(rhs: DerivativeRHS, Y: Tensor, *, repeats: int = 31, calls: int = 20,
-                            threads: int | None = None) -> dict[str, Any]:
-    """Median seconds per call of f, g, (f, g) and (f, g) by ``torch.func.jvp`` on the batch
-    ``Y`` (B, d), and the ratios to f. ``threads``: intra-op threads while timing (default:
-    the current setting)."""
+def measure_derivative_cost(rhs: DerivativeRHS, Y: Tensor, *, rounds: int = 301, threads: int | None = None) -> dict[str, Any]:
+    """Seconds per call of f, g, (f, g) and (f, g) by ``torch.func.jvp`` on the batch ``Y``
+    (B, d), and their ratios to f.
+
+    Each of ``rounds`` rounds times one call of each (in a rotating order), so that a change of
+    load on the machine between rounds affects all four alike; a ratio is the median over rounds of the
+    per-round ratio, a time the median over rounds. ``threads``: intra-op threads while timing
+    (default: the current setting).
+    """
     saved = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(threads)
@@ -52,29 +55,31 @@ def measure_derivative_cost(rhs: DerivativeRHS, Y: Tensor, *, repeats: int = 31,
             "jvp_fg": lambda: jvp_fg(rhs.f, X),
         }
         for fn in cases.values():  # warm up (first calls allocate and compile kernels)
-            _per_call(fn, 3)
+            for _ in range(5):
+                fn()
         samples: dict[str, list[float]] = {k: [] for k in cases}
-        for _ in range(repeats):
-            for k, fn in cases.items():
-                samples[k].append(_per_call(fn, calls))
-        med = {k: statistics.median(v) for k, v in samples.items()}
+        order = list(cases)
+        for r in range(rounds):
+            for k in order[r % 4:] + order[:r % 4]:  # each case first in turn: no position bias
+                samples[k].append(_time_one(cases[k]))
         used_threads = torch.get_num_threads()
     finally:
         torch.set_num_threads(saved)
-    f = med["f"]
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    ratio = {k: statistics.median(a / b for a, b in zip(samples[k], samples["f"])) for k in ("g", "fg", "jvp_fg")}
     return {
         "source": "measured",
         "implementation": "symbolic J(y) f(y) of the family (common subexpressions shared with f)",
-        "g_over_f": med["g"] / f,
-        "fg_over_f": med["fg"] / f,
-        "jvp_fg_over_f": med["jvp_fg"] / f,
-        "f_seconds": f,
+        "g_over_f": ratio["g"],
+        "fg_over_f": ratio["fg"],
+        "jvp_fg_over_f": ratio["jvp_fg"],
+        "f_seconds": med["f"],
         "g_seconds": med["g"],
         "fg_seconds": med["fg"],
         "jvp_fg_seconds": med["jvp_fg"],
         "batch": [int(Y.shape[0]), int(Y.shape[1])],
-        "repeats": repeats,
-        "calls_per_repeat": calls,
+        "repeats": rounds,
+        "calls_per_repeat": 1,
         "threads": used_threads,
-        "statistic": "median over interleaved repeats of the mean time per call; forward pass with autograd recording",
+        "statistic": "median over interleaved rounds of the per-round time ratio to f (times: medians); forward pass with autograd recording",
     }
