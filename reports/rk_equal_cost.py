@@ -62,13 +62,21 @@ def equal_cost_sentences(a: AnalysisView, setting: str = "in_distribution") -> R
     out.append(". ")
     worse = [m.name for m in classical if fnum(ratios[m.name][-1].low) > 1]
     better = [m.name for m in classical if fnum(ratios[m.name][-1].high) < 1]
-    if better and not worse:
-        out += ["Every classical method is more accurate at that cost." if len(better) == len(classical) else
-                "Some classical methods are more accurate at that cost."]
-    elif worse and not better:
-        out += [f"{ref} is more accurate than " + ("every classical method compared" if len(worse) == len(classical) else "some of them") + " at that cost."]
-    else:
-        out += ["The intervals do not separate all methods from it at that cost."]
+    unclear = [m.name for m in classical if m.name not in worse and m.name not in better]
+    said: list[Rich] = []
+    if worse:
+        said.append([Code(str(ref)), " is more accurate than "] + join_and([[Code(n)] for n in worse]))
+    if better:
+        said.append(join_and([[Code(n)] for n in better]) + [" " + ("is" if len(better) == 1 else "are") + " more accurate than it"])
+    if unclear:
+        said.append(["the interval" + ("s" if len(unclear) > 1 else "") + " of "] + join_and([[Code(n)] for n in unclear])
+                    + [" include" + ("" if len(unclear) > 1 else "s") + " 1 (no clear difference)"])
+    out.append("At that cost ")
+    for k, part in enumerate(said):
+        if k:
+            out.append("; ")
+        out.extend(part)
+    out.append(".")
     return out
 
 

@@ -41,7 +41,7 @@ def _pattern_words(pattern: Sequence[str]) -> str:
 
 def _g_math() -> Math:
     return Math("g(y) = f'(y)\\,f(y)", "<mrow><mi>g</mi><mo>&#x2061;</mo><mrow><mo>(</mo><mi>y</mi><mo>)</mo></mrow><mo>=</mo>"
-                "<msup><mi>f</mi><mo>&#x2032;</mo></msup><mo>&#x2061;</mo><mrow><mo>(</mo><mi>y</mi><mo>)</mo></mrow><mo>&#x2062;</mo>"
+                "<mi>f</mi><mo lspace=\"0\" rspace=\"0\">&#x2032;</mo><mo>&#x2061;</mo><mrow><mo>(</mo><mi>y</mi><mo>)</mo></mrow><mo>&#x2062;</mo>"
                 "<mi>f</mi><mo>&#x2061;</mo><mrow><mo>(</mo><mi>y</mi><mo>)</mo></mrow></mrow>")
 
 
