@@ -23,9 +23,11 @@ from .analysis import ButcherTableau, write_json_atomic
 
 from .errors import InputError
 
-__all__ = ["LearnedAlgorithm", "ALGORITHM_FORMAT", "package_versions", "content_hash"]
+__all__ = ["LearnedAlgorithm", "ALGORITHM_FORMAT", "TWO_DERIVATIVE_KIND", "package_versions", "content_hash"]
 
 ALGORITHM_FORMAT = "algodiscover.algorithm/1"
+#: The kind of a learned two-derivative Runge-Kutta method (weights W, b, W2, b2).
+TWO_DERIVATIVE_KIND = "two-derivative-runge-kutta"
 _HASHED = ("format", "kind", "problem", "structure", "weights", "config", "seed", "training")
 
 
@@ -55,9 +57,13 @@ def content_hash(data: dict[str, Any]) -> str:
 class LearnedAlgorithm:
     """A trained R2N2 and how it came to be.
 
-    ``kind`` is ``"runge-kutta"``, ``"krylov"`` or ``"newton-krylov"``; ``weights`` holds
-    ``W`` (n x n, strictly lower triangular) and ``b`` (n), plus ``h`` for solvers and any
-    inner weights; ``problem`` names the class (``ode``/``linear``/``nonlinear``) and family.
+    ``kind`` is ``"runge-kutta"``, ``"two-derivative-runge-kutta"``, ``"krylov"`` or
+    ``"newton-krylov"``; ``weights`` holds ``W`` (n x n, strictly lower triangular) and ``b``
+    (n), plus ``W2`` and ``b2`` (the g-weights) for a two-derivative method, ``h`` for
+    solvers and any inner weights; ``problem`` names the class (``ode``/``linear``/``nonlinear``)
+    and family. ``cost`` holds the measured cost of a derivative module relative to one f
+    evaluation (:mod:`algodiscover.derivative_cost`); like ``timing`` it is a measurement and
+    not part of the content hash, and it is written only when present.
     """
 
     kind: str
@@ -69,6 +75,7 @@ class LearnedAlgorithm:
     training: dict[str, Any]
     versions: dict[str, str] = field(default_factory=package_versions)
     timing: dict[str, float] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
     #: "verified" (built here, or loaded from a file whose content hash matched), "missing"
     #: or "mismatch" (loaded from a file without a hash, or with a wrong one); not content.
     integrity: str = field(default="verified", compare=False)
@@ -86,12 +93,27 @@ class LearnedAlgorithm:
     def stages(self) -> int:
         return int(self.structure["stages"])
 
-    def tableau(self, name: str | None = None) -> ButcherTableau:
+    @property
+    def is_two_derivative(self) -> bool:
+        return self.kind == TWO_DERIVATIVE_KIND
+
+    def tableau(self, name: str | None = None):
+        """The learned method: a :class:`ButcherTableau`, or for a two-derivative artefact a
+        :class:`~algodiscover.analysis.TwoDerivativeTableau` (weights W, b, W2, b2)."""
+        if self.is_two_derivative:
+            from .analysis import TwoDerivativeTableau
+
+            n = self.stages
+            W2 = np.array(self.weights["W2"], dtype=np.float64).reshape(n, n)
+            b2 = np.array(self.weights["b2"], dtype=np.float64)
+            return TwoDerivativeTableau(self.W.tolist(), self.b.tolist(), W2.tolist(), b2.tolist(), name=name or self.default_name)
         return ButcherTableau(self.W, self.b, name=name or self.default_name)
 
     @property
     def default_name(self) -> str:
         fam = self.problem.get("family", "?")
+        if self.is_two_derivative:
+            return f"R2N2-{self.stages}g-{fam}"
         return f"R2N2-{self.stages}-{fam}"
 
     # ----------------------------------------------------------------- JSON
@@ -108,6 +130,8 @@ class LearnedAlgorithm:
             "versions": self.versions,
             "timing": self.timing,
         }
+        if self.cost:
+            d["cost"] = self.cost
         d["content_hash"] = content_hash(d)
         return d
 
@@ -174,7 +198,7 @@ class LearnedAlgorithm:
         alg = cls(
             kind=data["kind"], problem=data["problem"], structure=data["structure"], weights=data["weights"],
             config=data["config"], seed=int(data["seed"]), training=data["training"],
-            versions=data.get("versions", {}), timing=data.get("timing", {}), integrity=integrity,
+            versions=data.get("versions", {}), timing=data.get("timing", {}), cost=data.get("cost") or {}, integrity=integrity,
         )
         alg._validate(str(p))
         return alg
@@ -189,6 +213,18 @@ class LearnedAlgorithm:
             raise InputError(f"{where}: weights have the wrong shape for {n} stages")
         if not (np.all(np.isfinite(W)) and np.all(np.isfinite(b))):
             raise InputError(f"{where}: weights are not finite")
+        if self.is_two_derivative:
+            try:
+                W2 = np.array(self.weights["W2"], dtype=np.float64)
+                b2 = np.array(self.weights["b2"], dtype=np.float64)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"{where}: two-derivative weights W2, b2 missing or malformed ({exc})") from None
+            if W2.shape != (n, n) or b2.shape != (n,):
+                raise InputError(f"{where}: weights W2, b2 have the wrong shape for {n} stages")
+            if not (np.all(np.isfinite(W2)) and np.all(np.isfinite(b2))):
+                raise InputError(f"{where}: weights are not finite")
+            if not isinstance(self.cost, dict):
+                raise InputError(f"{where}: cost must be an object")
         h = self.weights.get("h")
         if h is not None and not (isinstance(h, (int, float)) and math.isfinite(h)):
             raise InputError(f"{where}: weight h is not finite")

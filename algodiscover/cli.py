@@ -261,6 +261,10 @@ def _summary(analysis: dict[str, Any]) -> str:
                 rat = comp["ratios"].get(setting, {})
                 if rat:
                     lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}" for k, v in rat.items()))
+    elif kind == "two-derivative-runge-kutta":
+        from .analysis.two_derivative_assessment import two_derivative_summary
+
+        lines += two_derivative_summary(analysis)
     elif analysis.get("summary"):
         lines.append(str(analysis["summary"]))
     return "\n".join(lines)

@@ -15,6 +15,8 @@ A configuration file mirrors :class:`RunConfig`::
     consistency = "none"       # none | softmax | affine
     init = "random"            # random | zeros | a catalogue method such as "RK4"
     init_scale = 0.1
+    derivatives = "none"       # ODEs: "none", "g" (every stage evaluates f and g = f'(y) f(y)),
+                               # or one token per stage from "f", "g", "fg", e.g. ["fg", "g"]
 
     [train]
     adam_steps = 300
@@ -55,11 +57,19 @@ _TOP_KEYS = {"name", "seed", "problem", "model", "train", "family", *PROBLEM_CLA
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The ``[model]`` section. ``derivatives`` (ODEs only) is the stage pattern of a
+    two-derivative model (:func:`analysis.two_derivative_methods.normalise_pattern`): None
+    (``"none"``, the ordinary R2N2), or one token per stage, ``"f"``, ``"g"`` or ``"fg"``;
+    ``"g"`` is read as ``"fg"`` at every stage. It is stored resolved (a tuple), and left out
+    of :meth:`RunConfig.to_json` when None, so an ordinary run's configuration is what it was
+    before derivative modules existed."""
+
     stages: int = 2
     outer: int = 1
     consistency: str | None = None
     init: str = "random"
     init_scale: float = 0.1
+    derivatives: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.stages, int) or isinstance(self.stages, bool) or not 1 <= self.stages <= 16:
@@ -72,6 +82,13 @@ class ModelConfig:
             raise InputError(f"model.init must be a string, got {self.init!r}")
         if not (isinstance(self.init_scale, (int, float)) and self.init_scale >= 0):
             raise InputError(f"model.init_scale must be a number >= 0, got {self.init_scale!r}")
+        from .analysis.errors import AnalysisInputError
+        from .analysis.two_derivative_methods import normalise_pattern
+
+        try:
+            object.__setattr__(self, "derivatives", normalise_pattern(self.derivatives, self.stages, where="model.derivatives"))
+        except AnalysisInputError as exc:
+            raise InputError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,8 @@ class RunConfig:
             raise InputError("problem.family = 'custom' needs a [family] table")
         if self.custom_family:
             _check_custom_family(self.problem_class, self.custom_family)
+        if self.model.derivatives is not None and self.problem_class != "ode":
+            raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods), not {self.problem_class!r}")
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
@@ -114,7 +133,7 @@ class RunConfig:
             "name": self.run_name,
             "seed": self.seed,
             "problem": {"class": self.problem_class, "family": self.family},
-            "model": asdict(self.model),
+            "model": _model_json(self.model),
             "train": self.train.to_json(),
             self.problem_class: dict(self.options),
             **({"family": self.custom_family} if self.custom_family else {}),
@@ -153,7 +172,13 @@ class RunConfig:
                        seed: int | None = None, name: str | None = None) -> "RunConfig":
         """Apply command-line overrides (None means "not given")."""
         cfg = self
-        model_kw = {k: v for k, v in (("stages", stages), ("outer", outer)) if v is not None}
+        model_kw: dict[str, Any] = {k: v for k, v in (("stages", stages), ("outer", outer)) if v is not None}
+        pattern = cfg.model.derivatives
+        if pattern is not None and stages is not None and stages != cfg.model.stages:
+            if len(set(pattern)) != 1:
+                raise InputError(f"--stages {stages}: the configuration lists a derivative pattern for {cfg.model.stages} stages "
+                                 f"({', '.join(pattern)}); change model.derivatives with it")
+            model_kw["derivatives"] = [pattern[0]] * stages
         if model_kw:
             try:
                 cfg = replace(cfg, model=replace(cfg.model, **model_kw))
@@ -163,6 +188,16 @@ class RunConfig:
         if family is not None and family != "custom":
             top["custom_family"] = None
         return replace(cfg, **top) if top else cfg
+
+
+def _model_json(model: ModelConfig) -> dict[str, Any]:
+    """``[model]`` as JSON; ``derivatives`` only when set (a list of stage tokens)."""
+    d = asdict(model)
+    if d["derivatives"] is None:
+        del d["derivatives"]
+    else:
+        d["derivatives"] = list(d["derivatives"])
+    return d
 
 
 def _check_custom_family(problem_class: str, table: Mapping[str, Any]) -> None:
@@ -235,6 +270,8 @@ def config_from_mapping(data: Mapping[str, Any], source: str = "config") -> RunC
     model_t = _table(data, "model", source)
     if "consistency" in model_t and model_t["consistency"] in ("none", "None"):
         model_t["consistency"] = None
+    if isinstance(model_t.get("derivatives"), list):
+        model_t["derivatives"] = tuple(model_t["derivatives"])
     model = _build(ModelConfig, {**asdict(base.model), **model_t}, "model", source)
     train = _build(TrainConfig, {**base.train.to_json(), **_table(data, "train", source)}, "train", source)
     for other in PROBLEM_CLASSES:

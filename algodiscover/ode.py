@@ -7,6 +7,13 @@ sample by a reference method's error, plus an optional Taylor regulariser that p
 first p h-derivatives of the step towards the exact flow: the order conditions
 ``Phi(t) = 1/gamma(t)`` of all trees up to order p (``"general"``), or only the
 combinations that matter for the family's right-hand side (``"family"``).
+
+With ``[model] derivatives`` the model is a :class:`~algodiscover.model.TwoDerivativeR2N2`:
+its stages also evaluate ``g = f'(y) f(y)`` (the family's symbolic ``J(y) f(y)``), the
+regulariser acts on the two-derivative trees' residuals, the cost of g relative to f is
+measured on the training batch (:mod:`algodiscover.derivative_cost`), and the artefact (kind
+``"two-derivative-runge-kutta"``) is analysed by
+:func:`algodiscover.analysis.two_derivative_assessment.analyze_two_derivative`.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from .analysis import ButcherTableau, OdeSamples, atomic_path, get_method, perso
 
 from .errors import InputError
 from .options import OdeTrainingConfig
-from .model import R2N2, tree_residuals
+from .model import R2N2, TwoDerivativeR2N2, tree_residuals
 from .ode_families import OdeFamily
 
 __all__ = ["OdeTrainingConfig", "OdeData", "make_ode_data", "ode_loss", "tableau_solver", "cache_dir"]
@@ -80,14 +87,14 @@ def _reference_errors2(family: OdeFamily, data: OdeData, method: str) -> np.ndar
     return np.sum((y - data.reference) ** 2, axis=1)
 
 
-def ode_loss(model: R2N2, family: OdeFamily, data: OdeData, cfg: OdeTrainingConfig) -> Callable[[], torch.Tensor]:
+def ode_loss(model: R2N2 | TwoDerivativeR2N2, family: OdeFamily, data: OdeData, cfg: OdeTrainingConfig) -> Callable[[], torch.Tensor]:
     """The training loss as a closure over the data (full batch)."""
     smp = data.samples
     P = torch.tensor(smp.params, dtype=torch.float64)
     Y0 = torch.tensor(smp.y0, dtype=torch.float64)
     H = torch.tensor(smp.h, dtype=torch.float64)
     REF = torch.tensor(data.reference, dtype=torch.float64)
-    f = family.torch_rhs(P)
+    f = family.torch_derivative_rhs(P) if isinstance(model, TwoDerivativeR2N2) else family.torch_rhs(P)
     ref_e2 = _reference_errors2(family, data, cfg.reference_method)
     floor = 1e-300
     if cfg.normalise == "reference":
@@ -265,6 +272,8 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     t0 = time.perf_counter()
     data = make_ode_data(family, opts.samples, seed=cfg.seed, outer=cfg.model.outer)
     t_data = time.perf_counter() - t0
+    if cfg.model.derivatives is not None:
+        return _train_two_derivative(cfg, opts, problem, family, data, t_data, progress=progress, checkpoint=checkpoint, resume=resume)
     model = R2N2(cfg.model.stages, cfg.model.outer, consistency=cfg.model.consistency, init=cfg.model.init,
                  init_scale=cfg.model.init_scale, seed=cfg.seed)
     res = train(model, ode_loss(model, family, data, opts), cfg.train, progress=progress, checkpoint=checkpoint, resume=resume,
@@ -285,6 +294,37 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     )
 
 
+def _train_two_derivative(cfg, opts: OdeTrainingConfig, problem: dict[str, Any], family: OdeFamily, data: OdeData, t_data: float, *,
+                          progress: bool, checkpoint: Path | None, resume: bool):
+    """:func:`train_run` for a two-derivative model: also measures the cost of g."""
+    from .artefact import TWO_DERIVATIVE_KIND, LearnedAlgorithm
+    from .derivative_cost import measure_derivative_cost
+    from .training import _train_threads, train
+
+    model = TwoDerivativeR2N2(cfg.model.stages, cfg.model.derivatives, cfg.model.outer, consistency=cfg.model.consistency,
+                              init=cfg.model.init, init_scale=cfg.model.init_scale, seed=cfg.seed)
+    smp = data.samples
+    rhs = family.torch_derivative_rhs(torch.tensor(smp.params, dtype=torch.float64))
+    cost = measure_derivative_cost(rhs, torch.tensor(smp.y0, dtype=torch.float64), threads=_train_threads())
+    res = train(model, ode_loss(model, family, data, opts), cfg.train, progress=progress, checkpoint=checkpoint, resume=resume,
+                desc=f"{cfg.run_name}")
+    with torch.no_grad():
+        weights = {"W": model.W().numpy().tolist(), "b": model.b().numpy().tolist(),
+                   "W2": model.W2().numpy().tolist(), "b2": model.b2().numpy().tolist()}
+    return LearnedAlgorithm(
+        kind=TWO_DERIVATIVE_KIND,
+        problem=problem,
+        structure={"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency, "h": "per sample (time step)",
+                   "derivatives": list(cfg.model.derivatives), "loss": opts.to_json()},
+        weights=weights,
+        config=cfg.to_json(),
+        seed=cfg.seed,
+        training=res.record(),
+        timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
+        cost=cost,
+    )
+
+
 def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
     allowed = set(OdeTrainingConfig.__dataclass_fields__)
     unknown = sorted(set(options) - allowed)
@@ -298,6 +338,8 @@ def analyze_run(alg, *, progress: bool = True):
     from .analysis import analyze_tableau
 
     family = family_for(alg.problem)
+    if getattr(alg, "is_two_derivative", False):
+        return _analyze_two_derivative(alg, family)
     extra = {
         "provenance": alg.provenance(),
         "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
@@ -306,3 +348,22 @@ def analyze_run(alg, *, progress: bool = True):
         "problem_class": "ode",
     }
     return analyze_tableau(alg.tableau(), family=family.spec, learned=True, name=alg.default_name, extra=extra)
+
+
+def _analyze_two_derivative(alg, family: OdeFamily):
+    from .analysis.two_derivative_accuracy import COUNT_COST, DerivativeCost
+    from .analysis.two_derivative_assessment import analyze_two_derivative
+
+    extra = {
+        "provenance": alg.provenance(),
+        "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
+                     "final_loss": alg.training.get("final_loss")},
+        "structure": alg.structure,
+        "problem_class": "ode",
+    }
+    try:
+        cost = DerivativeCost.from_json(alg.cost) if alg.cost else COUNT_COST
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"algorithm.json: cost: {exc}") from None
+    return analyze_two_derivative(alg.tableau(), pattern=alg.structure.get("derivatives"), family=family.spec, learned=True, cost=cost,
+                                  name=alg.default_name, extra=extra)

@@ -55,6 +55,39 @@ class OdeFamily:
 
         return f
 
+    @cached_property
+    def _torch_fg_fns(self) -> tuple[Callable[..., Any], Callable[..., Any]]:
+        from .analysis.two_derivative_accuracy import second_derivative
+
+        args = list(self.spec.state) + list(self.spec.params)
+        g = list(second_derivative(self.spec))
+        return (sp.lambdify(args, list(self.spec.rhs) + g, modules="torch", cse=True),
+                sp.lambdify(args, g, modules="torch", cse=True))
+
+    def torch_derivative_rhs(self, params: torch.Tensor):
+        """``f`` with its derivative module ``g = f'(y) f(y)`` for a batch (a
+        :class:`~algodiscover.model.DerivativeRHS`): f and g from the family's symbolic
+        Jacobian (``J(y) f(y)``, common subexpressions of f and g shared), the same
+        expressions the analysis side evaluates."""
+        from .model import DerivativeRHS
+
+        f = self.torch_rhs(params)
+        fg_fn, g_fn = self._torch_fg_fns
+        cols = [params[:, j] for j in range(params.shape[1])]
+        d = self.dimension
+
+        def stack(out: list[Any], Y: torch.Tensor) -> torch.Tensor:
+            return torch.stack([o if torch.is_tensor(o) else torch.full_like(Y[:, 0], float(o)) for o in out], dim=1)
+
+        def fg(Y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            out = stack(fg_fn(*[Y[:, i] for i in range(Y.shape[1])], *cols), Y)
+            return out[:, :d], out[:, d:]
+
+        def g(Y: torch.Tensor) -> torch.Tensor:
+            return stack(g_fn(*[Y[:, i] for i in range(Y.shape[1])], *cols), Y)
+
+        return DerivativeRHS(f, fg, g)
+
 
 def _spec(name, state, rhs, params, state_ranges, param_ranges, exact=None, ood=None, description="", h_range=(0.01, 0.1)):
     return OdeFamilySpec(

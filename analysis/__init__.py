@@ -35,6 +35,13 @@ _EXPORTS: dict[str, str] = {
                      'LinearMultistep', 'linear_multistep', 'ADAMS_BASHFORTH'), 'memory'),
     **dict.fromkeys(('TwoDerivativeTableau', 'two_derivative_order', 'two_derivative_residuals',
                      'two_derivative_stability_function'), 'two_derivative'),
+    **dict.fromkeys(('DERIVATIVE_TOKENS', 'get_two_derivative_method', 'identify_two_derivative', 'two_derivative_catalogue',
+                     'two_derivative_stage_order', 'two_derivative_weight_formula'), 'two_derivative_methods'),
+    **dict.fromkeys(('DerivativeCost', 'EqualCostComparison', 'compare_at_equal_cost', 'measure_two_derivative_order',
+                     'numpy_fg', 'second_derivative', 'two_derivative_step'), 'two_derivative_accuracy'),
+    **dict.fromkeys(('TwoDerivativeDistillation', 'distill_two_derivative'), 'two_derivative_distillation'),
+    **dict.fromkeys(('TWO_DERIVATIVE_KIND', 'TwoDerivativeAnalysis', 'analyze_two_derivative', 'two_derivative_personalised_order',
+                     'two_derivative_stability'), 'two_derivative_assessment'),
     **dict.fromkeys(('exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'polynomials'),
     **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
     **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
@@ -79,6 +86,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
                          identify_memory_iteration, linear_multistep, memory_recurrence, optimal_two_step_factor)
     from .two_derivative import (TwoDerivativeTableau, two_derivative_order, two_derivative_residuals,  # noqa: F401
                                  two_derivative_stability_function)
+    from .two_derivative_methods import (DERIVATIVE_TOKENS, get_two_derivative_method, identify_two_derivative,  # noqa: F401
+                                         two_derivative_catalogue, two_derivative_stage_order, two_derivative_weight_formula)
+    from .two_derivative_accuracy import (DerivativeCost, EqualCostComparison, compare_at_equal_cost,  # noqa: F401
+                                          measure_two_derivative_order, numpy_fg, second_derivative, two_derivative_step)
+    from .two_derivative_distillation import TwoDerivativeDistillation, distill_two_derivative  # noqa: F401
+    from .two_derivative_assessment import (TWO_DERIVATIVE_KIND, TwoDerivativeAnalysis, analyze_two_derivative,  # noqa: F401
+                                            two_derivative_personalised_order, two_derivative_stability)
     from .polynomials import exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
     from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401
     from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401

@@ -1,7 +1,8 @@
 """The one place that knows the shape of ``analysis.json``: typed views and the JSON Schema.
 
 ``analysis.json`` (and ``algodiscover check --json``) is written by the distilling side
-(:meth:`analysis.assessment.Analysis.to_json`, ``KrylovAnalysis.to_json``) and by the
+(:meth:`analysis.assessment.Analysis.to_json`, ``KrylovAnalysis.to_json``,
+:meth:`analysis.two_derivative_assessment.TwoDerivativeAnalysis.to_json`) and by the
 learning side's ``analyze_run`` of :mod:`algodiscover.linear` and
 :mod:`algodiscover.nonlinear`; readers (the reports, users' scripts) read it through
 :class:`AnalysisView`, a tree of frozen dataclasses validated on construction
@@ -33,7 +34,9 @@ __all__ = [
     "ProvenanceView", "KrylovView", "PolynomialView", "SpectrumView", "FactorView", "ChebyshevView", "FactorRatioView",
     "DistilledPolynomialView", "ExactTableauView", "MatvecComparisonView", "MatvecMethodView", "HistoryView",
     "LinearFamilyView", "NormalisedView", "ObjectiveView", "NonlinearView", "NonlinearFamilyView", "LinearisationView",
-    "NewtonSettingsView", "NewtonComparisonView", "analysis_schema", "SCHEMA_FILE", "SETTINGS",
+    "NewtonSettingsView", "NewtonComparisonView", "TwoDerivativeView", "DerivativeCostView", "EqualCostView",
+    "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "analysis_schema", "SCHEMA_FILE",
+    "SETTINGS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
@@ -56,19 +59,24 @@ class _AnalysisPart(View):
 # ================================================================== Runge-Kutta core
 @dataclass(frozen=True, kw_only=True)
 class TableauView(_AnalysisPart):
-    """A Butcher tableau ``c | A`` over ``b`` (and ``b_hat``); entries exact strings or floats."""
+    """A Butcher tableau ``c | A`` over ``b`` (and ``b_hat``); entries exact strings or floats.
+    A two-derivative tableau also has ``A2`` and ``b2`` (the weights of ``g = f'(y) f(y)``)."""
 
     name: str | None = None
     A: tuple[tuple[Entry, ...], ...]
     b: tuple[Entry, ...]
     c: tuple[Entry, ...] | None = None
     b_hat: tuple[Entry, ...] | None = None
+    A2: tuple[tuple[Entry, ...], ...] | None = None
+    b2: tuple[Entry, ...] | None = None
 
     def _validate(self) -> None:
         s = len(self.A)
         if s == 0 or any(len(row) != s for row in self.A):
             self._fail("A", f"expected a square matrix, got rows of lengths {[len(r) for r in self.A]}")
-        for key in ("b", "c", "b_hat"):
+        if self.A2 is not None and (len(self.A2) != s or any(len(row) != s for row in self.A2)):
+            self._fail("A2", f"expected a square matrix of the size of A ({s}), got rows of lengths {[len(r) for r in self.A2]}")
+        for key in ("b", "c", "b_hat", "b2"):
             v = getattr(self, key)
             if v is not None and len(v) != s:
                 self._fail(key, f"expected {s} entries (one per stage), got {len(v)}")
@@ -80,7 +88,11 @@ class TableauView(_AnalysisPart):
     @property
     def is_float(self) -> bool:
         """True when the weights are floats (learned or float64 input), not exact entries."""
-        return any(isinstance(x, float) for x in self.b)
+        return any(isinstance(x, float) for x in self.b) or any(isinstance(x, float) for x in self.b2 or ())
+
+    @property
+    def two_derivative(self) -> bool:
+        return self.A2 is not None or self.b2 is not None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,6 +235,7 @@ class StructureView(_AnalysisPart):
     safeguard_rate: float | None = None
     max_backtracks: int | None = None
     options: OptionsView | None = None
+    derivatives: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -477,11 +490,93 @@ class NonlinearView(_AnalysisPart):
     comparison: NewtonSettingsView | None = None
 
 
+# ================================================================== two-derivative Runge-Kutta methods
+@dataclass(frozen=True, kw_only=True)
+class DerivativeCostView(_AnalysisPart):
+    """The cost of g relative to f and of one step, in f-evaluation equivalents."""
+
+    source: str | None = None
+    implementation: str | None = None
+    rule: str | None = None
+    g_over_f: float | None = None
+    fg_over_f: float | None = None
+    jvp_fg_over_f: float | None = None
+    f_seconds: float | None = None
+    g_seconds: float | None = None
+    fg_seconds: float | None = None
+    jvp_fg_seconds: float | None = None
+    batch: tuple[int, int] | None = None
+    repeats: int | None = None
+    calls_per_repeat: int | None = None
+    threads: int | None = None
+    statistic: str | None = None
+    per_step: float | None = None
+    per_step_learned: float | None = None
+    count: Mapping[str, int] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqualCostMethodView(_AnalysisPart):
+    name: str
+    kind: str | None = None
+    stages: int | None = None
+    cost_per_step: float | None = None
+    order: int | None = None
+    derivatives: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqualCostRatioView(_AnalysisPart):
+    budget: float
+    ratio: float | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqualCostErrorsView(_BySetting, _AnalysisPart):
+    """Geometric-mean global error at each budget, per method name, per setting."""
+
+    in_distribution: Mapping[str, tuple[float, ...]] | None = None
+    out_of_distribution: Mapping[str, tuple[float, ...]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqualCostRatiosView(_BySetting, _AnalysisPart):
+    """Error ratios (method / reference) with their bootstrap intervals, per method, per setting."""
+
+    in_distribution: Mapping[str, tuple[EqualCostRatioView, ...]] | None = None
+    out_of_distribution: Mapping[str, tuple[EqualCostRatioView, ...]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EqualCostView(_AnalysisPart):
+    reference: str | None = None
+    cost: str | None = None
+    interval: float | None = None
+    instances: int | None = None
+    budgets: tuple[float, ...] = ()
+    methods: tuple[EqualCostMethodView, ...] = ()
+    errors: EqualCostErrorsView | None = None
+    ratios: EqualCostRatiosView | None = None
+    statistic: str | None = None
+    bootstrap: Mapping[str, Any] = field(default_factory=_empty)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TwoDerivativeView(_AnalysisPart):
+    derivatives: tuple[str, ...] = ()
+    final_derivatives: tuple[str, ...] = ()
+    cost: DerivativeCostView | None = None
+    equal_cost: EqualCostView | None = None
+
+
 # ================================================================== the whole analysis
 @dataclass(frozen=True, kw_only=True)
 class AnalysisView(_AnalysisPart):
     """``analysis.json`` of any kind: the Runge-Kutta view of the tableau (every kind), the
-    run record of a learned method, and the ``krylov`` / ``nonlinear`` section of a solver."""
+    run record of a learned method, the ``krylov`` / ``nonlinear`` section of a solver and
+    the ``two_derivative`` section of a two-derivative Runge-Kutta method."""
 
     format: str | None = None
     kind: str
@@ -529,6 +624,7 @@ class AnalysisView(_AnalysisPart):
     rk_identified_as: str | None = None
     krylov: KrylovView | None = None
     nonlinear: NonlinearView | None = None
+    two_derivative: TwoDerivativeView | None = None
 
     @classmethod
     def read(cls, data: Any) -> "AnalysisView":
@@ -560,6 +656,11 @@ class AnalysisView(_AnalysisPart):
         """The ``krylov`` section of a krylov analysis when it holds its residual polynomial."""
         k = self.krylov
         return k if self.kind == "krylov" and k is not None and k.polynomial is not None else None
+
+    @property
+    def two_derivative_section(self) -> TwoDerivativeView | None:
+        """The ``two_derivative`` section of a two-derivative Runge-Kutta analysis."""
+        return self.two_derivative if self.kind == "two-derivative-runge-kutta" else None
 
     @property
     def nonlinear_section(self) -> NonlinearView | None:

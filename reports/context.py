@@ -9,6 +9,7 @@ plain strings, :class:`~reports.mathtext.Math` and :class:`~reports.mathtext.Cod
 both outputs say the same sentences. The builders live in one module per topic:
 :mod:`reports.rk_summary`, :mod:`reports.rk_algorithm`, :mod:`reports.rk_conditions`,
 :mod:`reports.rk_stability`, :mod:`reports.rk_accuracy` (Runge-Kutta),
+:mod:`reports.rk_two_derivative`, :mod:`reports.rk_equal_cost` (``"two-derivative-runge-kutta"``),
 :mod:`reports.linear_summary`, :mod:`reports.linear_sections` (``"krylov"``),
 :mod:`reports.nonlinear_sections` (``"newton-krylov"``), :mod:`reports.training` and
 :mod:`reports.provenance` (every kind). This module imports them all and nothing imports
@@ -31,7 +32,10 @@ from .rk_accuracy import build_accuracy
 from .rk_algorithm import build_algorithm
 from .rk_conditions import build_conditions
 from .rk_stability import build_stability
+from .rk_equal_cost import build_equal_cost
 from .rk_summary import build_summary, rk_title
+from .rk_two_derivative import (TWO_DERIVATIVE_KIND, build_td_algorithm, build_td_conditions, build_td_stability, build_td_summary,
+                                td_title)
 from .training import build_training
 
 __all__ = ["Section", "SECTIONS", "build_context", "report_title"]
@@ -56,6 +60,8 @@ def report_title(a: AnalysisView) -> str:
         return krylov_title(a)
     if a.kind == "newton-krylov" and a.nonlinear_section is not None:
         return nonlinear_title(a)
+    if a.kind == TWO_DERIVATIVE_KIND:
+        return td_title(a)
     if a.kind != "runge-kutta":
         return f"{a.name}: {a.kind} report"
     return rk_title(a)
@@ -87,6 +93,8 @@ def build_summary_any(a: AnalysisView) -> dict[str, Any]:
     kinds (or a solver analysis without its section) get the generic one."""
     if a.kind == "runge-kutta":
         return build_summary(a)
+    if a.kind == TWO_DERIVATIVE_KIND:
+        return build_td_summary(a)
     data = build_krylov_summary(a) if a.kind == "krylov" else build_nonlinear_summary(a) if a.kind == "newton-krylov" else None
     return data if data is not None else _generic_summary(a)
 
@@ -95,8 +103,13 @@ SECTIONS: list[Section] = [
     Section("summary", "Summary", build_summary_any),
     Section("algorithm", "The method", build_algorithm, ("runge-kutta",)),
     Section("conditions", "Order conditions", build_conditions, ("runge-kutta",)),
+    Section("algorithm", "The method", build_td_algorithm, (TWO_DERIVATIVE_KIND,)),
+    Section("conditions", "Order conditions", build_td_conditions, (TWO_DERIVATIVE_KIND,)),
     Section("stability", "Linear stability", build_stability, ("runge-kutta",), figures=True),
+    Section("stability", "Linear stability", build_td_stability, (TWO_DERIVATIVE_KIND,), figures=True),
     Section("accuracy", "Accuracy at equal cost", build_accuracy, ("runge-kutta",), figures=True),
+    Section("accuracy", "Measured order", build_accuracy, (TWO_DERIVATIVE_KIND,), figures=True),
+    Section("equalcost", "Accuracy at equal cost", build_equal_cost, (TWO_DERIVATIVE_KIND,), figures=True),
     Section("recurrence", "The iteration", build_recurrence, ("krylov",)),
     Section("convergence", "Residual polynomial and convergence factor", build_convergence, ("krylov",), figures=True),
     Section("matvecs", "Equal-matvec comparison", build_matvecs, ("krylov",), figures=True),

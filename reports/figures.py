@@ -37,6 +37,7 @@ from ..analysis.schema import (
     TrainingView,
 )
 from .mathtext import parse_expression
+from .rk_equal_cost import equal_cost_figure
 from .solver_math import method_label
 
 __all__ = ["FIGURES", "FIGURE_KINDS", "build_figures", "figure_svg", "figure_pdf", "stability_figure", "accuracy_figure",
@@ -62,6 +63,7 @@ _METHOD = "#1f5fa8"
 _LEARNED = "#d1495b"
 _BASE = "#444444"
 _CLASSICAL = ["#2a9d8f", "#e9a03b", "#7b5ea7", "#8c564b", "#5c946e", "#c06c84", "#6b7a8f"]
+_TD = "two-derivative-runge-kutta"  # analysis kind of two-derivative Runge-Kutta methods
 _PHASES = {"adam": ("#e8eef7", "Adam"), "lbfgs": ("#fbeee0", "L-BFGS")}
 
 
@@ -136,7 +138,8 @@ def stability_figure(a: AnalysisView) -> Figure | None:
         if absRb is not None and not same:
             absRb = np.where(np.isfinite(absRb), absRb, 1e300)
             ax.contour(X, Y, absRb, levels=[1.0], colors=[_BASE], linewidths=1.3, linestyles="--")
-            handles.append(Line2D([], [], color=_BASE, ls="--", lw=1.3, label=f"{base.name} (classical, same stages): |R(z)| = 1"))
+            what = "about the same cost" if a.kind == _TD else "same stages"
+            handles.append(Line2D([], [], color=_BASE, ls="--", lw=1.3, label=f"{base.name} (classical, {what}): |R(z)| = 1"))
         ax.axhline(0, color="black", lw=0.7)
         ax.axvline(0, color="black", lw=0.7)
         ax.set_xlim(x0, x1)
@@ -437,10 +440,11 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "polynomial": polynomial_figure,
     "history": history_figure,
     "linearisation": linearisation_figure,
+    "equal_cost": equal_cost_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)
-FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta",), "accuracy": ("runge-kutta",)}
+FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta", _TD), "accuracy": ("runge-kutta", _TD), "equal_cost": (_TD,)}
 
 
 def build_figures(a: AnalysisView) -> dict[str, Figure]:

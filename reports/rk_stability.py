@@ -63,7 +63,7 @@ def build_stability(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, A
         breal, bimag = _interval_words(bst)
         same = bst.R.replace(" ", "") == stab.R.replace(" ", "")
         itself = a.identification is not None and a.identification.kind == "method" and a.identified_as == base.name
-        bdata = {"name": base.name, "order": base.order, "same": same, "itself": itself,
+        bdata = {"name": base.name, "order": base.order, "same": same, "itself": itself, "what": "the classical method with the same number of stages",
                  "R": join_math([Math("R(z)", "<mrow><mi>R</mi><mo>&#x2061;</mo><mrow><mo>(</mo><mi>z</mi><mo>)</mo></mrow></mrow>"), Math("=", "<mo>=</mo>"), _R_math(bst.R, bst.polynomial)], display=True),
                  "real": breal, "imag": bimag}
     intro: Rich = ["For the test equation ", Math(r"y' = \lambda y", "<mrow><mi>y</mi><mo lspace=\"0\" rspace=\"0\">&#x2032;</mo><mo>=</mo><mi>&#x3bb;</mi><mo>&#x2062;</mo><mi>y</mi></mrow>"),
