@@ -21,6 +21,7 @@ Imports only the standard library, gmpy2, mpmath, sympy and ``number_fields``.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -47,7 +48,12 @@ FIELD_BUDGET_S = 1.0
 
 
 class OverBudget(Exception):
-    """An exact computation would exceed its budget."""
+    """An exact computation would exceed its budget. ``token`` identifies the
+    :func:`time_limit` that raised it (None for cooperative checks)."""
+
+    def __init__(self, message: str = "", token: object | None = None) -> None:
+        super().__init__(message)
+        self.token = token
 
 
 class Deadline:
@@ -68,24 +74,28 @@ class Deadline:
 
 
 @contextmanager
-def time_limit(seconds: float) -> Iterator[None]:
+def time_limit(seconds: float) -> Iterator[object]:
     """Raise :class:`OverBudget` inside the block after ``seconds`` (SIGALRM, main thread on
-    POSIX only, and only when no other interval timer is running; elsewhere a no-op)."""
+    POSIX only, and only when no other interval timer is running -- an enclosing
+    ``time_limit`` keeps its own; elsewhere a no-op). Yields the token its exception
+    carries, so that a caller catches only its own limit."""
+    token = object()
     if seconds <= 0:
-        raise OverBudget("no time left")
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+        raise OverBudget("no time left", token)
+    usable = (math.isfinite(seconds) and seconds < 1e6 and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread()
               and signal.getitimer(signal.ITIMER_REAL)[0] == 0.0)
     if not usable:
-        yield
+        yield token
         return
 
     def on_alarm(signum: int, frame: Any) -> None:
-        raise OverBudget(f"over the budget of {seconds:g} s")
+        raise OverBudget(f"over the budget of {seconds:g} s", token)
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield token
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0.0)
         signal.signal(signal.SIGALRM, old)
@@ -276,15 +286,18 @@ def _arithmetic_for(entries: tuple[sp.Expr, ...], budget_s: float) -> Converted:
     if all(e.is_Rational for e in entries):
         ar = ExactArithmetic(RATIONALS)
         return Converted(ar, tuple((mpq(int(e.p), int(e.q)),) for e in entries))
+    token = None
     try:
-        with time_limit(budget_s):
+        with time_limit(budget_s) as token:
             K = number_field(entries)
             assert K is not None
             elems = tuple(K.element(e) for e in entries)
         return Converted(ExactArithmetic(K), elems)
     except NotInField as exc:
         note = f"exact arithmetic not used: {exc}"
-    except OverBudget:
+    except OverBudget as exc:
+        if exc.token is not token:
+            raise
         note = f"exact arithmetic not used: the number field of the entries was not found within {budget_s:g} s"
     except (NotImplementedError, ValueError, ZeroDivisionError) as exc:  # sympy cannot handle the field
         note = f"exact arithmetic not used: sympy cannot build the number field ({exc.__class__.__name__})"

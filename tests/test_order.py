@@ -15,7 +15,6 @@ from algodiscover.analysis import (
     principal_error_norm,
     stage_order,
 )
-from algodiscover.analysis.assessment import catalogue_note
 
 CATALOGUE = list(catalogue().values())
 
@@ -31,11 +30,12 @@ def test_catalogue_orders_float64(entry):
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.name)
 def test_catalogue_orders_exact(entry):
-    # Tsitouras 5(4) is published in decimals: its conditions hold to ~1e-47, checked with
-    # a tolerance in exact rational arithmetic; every other method is checked for equality.
-    tol = 1e-40 if catalogue_note(entry.tableau) else None
-    rep = check_order(entry.tableau, tol=tol)
+    # Tsitouras 5(4) is published in 48- to 52-digit decimals: its conditions hold to ~1e-47,
+    # and the default tolerance comes from those digits; every other method is checked for
+    # exact equality (tolerance 0).
+    rep = check_order(entry.tableau)
     assert rep.exact and rep.order == entry.order
+    assert (rep.tol == 0.0) == (entry.tableau.digits is None)
     if entry.embedded_order is not None:
         assert rep.embedded_order == entry.embedded_order
 
