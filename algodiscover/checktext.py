@@ -65,7 +65,7 @@ def _stability_lines(st) -> list[str]:
     lo = st.real_interval[0]
     real = "(-inf, 0]" if not math.isfinite(lo) else f"[{lo:.6g}, 0]"
     how = {"exact": "exact real-root isolation", "50-digit": "50-digit roots and a dense |R| scan",
-           "float64": "float64 roots and a dense |R| scan"}.get(st.intervals_arithmetic, st.intervals_arithmetic)
+           "float64": "float64 roots and a dense |R| scan", "float64 scan": "a float64 scan of |R| (degree too high for roots)"}.get(st.intervals_arithmetic, st.intervals_arithmetic)
     out.append(f"stability interval: real {real}, imaginary {st.imaginary_text()}   [{how}]")
     if v is not None:
         out += v.lines()

@@ -42,7 +42,7 @@ ANALYSIS_FORMAT = "algodiscover.analysis/1"
 _CONDITION_TABLE_CAP = 6  # rows of the per-tree table: orders up to min(p + 1, cap)
 _LOOSE_TOL = 1e-6
 #: Seconds a distillation search may take before it gives up (and says so).
-DISTILL_BUDGET_S = 5.0
+DISTILL_BUDGET_S = 3.0
 
 
 @dataclass(frozen=True)

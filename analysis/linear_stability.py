@@ -49,8 +49,14 @@ Z = sp.Symbol("z")
 #: The excess of |R(iy)| over 1 below which the imaginary axis counts as "practically stable".
 IMAG_EXCESS_TOL = 1e-6
 _EXACT_BUDGET_S = 2.0
-_MP_MAX_STAGES = 60
-_MP_ROOT_MAX_DEGREE = 80
+_MP_MAX_STAGES = 24
+#: Largest implicit tableau whose characteristic polynomials are computed exactly.
+_EXACT_IMPLICIT_MAX_STAGES = 16
+#: Largest degree of P^2 - Q^2 isolated exactly (beyond: 50-digit roots and a dense scan).
+_EXACT_ISOLATION_MAX_DEGREE = 48
+#: Beyond this degree of R the intervals come from a scan of |R| alone (no root finding).
+_ROOTS_MAX_DEGREE = 60
+_MP_ROOT_MAX_DEGREE = 24
 _DPS = 50
 _MP_NOISE = 1e-40
 _FLOAT_NOISE = 1e-13
@@ -255,7 +261,25 @@ def _charpoly_det(ar: Arithmetic, M: list[list[Any]], deadline: Deadline | None)
 
 
 def _explicit_coefficients(ar: Arithmetic, numbers: TableauNumbers, deadline: Deadline | None) -> list[Any]:
+    """``[1, b.1, b.A.1, ..., b.A^(s-1).1]``; in exact arithmetic with integer coordinates
+    (``v_k = A^k 1`` is kept times ``d_A^k``), one object-array product per power."""
     s = len(numbers.b)
+    if isinstance(ar, ExactArithmetic):
+        K = ar.field
+        A_int, dA = K.integral([x for row in numbers.A for x in row], (s, s))
+        b_int, db = K.integral(list(numbers.b), (s,))
+        v = np.empty((1, s, K.degree), dtype=object)
+        v[...] = 0
+        v[..., 0] = 1
+        out = [ar.one()]
+        for k in range(s):
+            if deadline is not None and deadline.expired():
+                raise OverBudget("stability polynomial")
+            val = K.vdot(v, b_int)[0]
+            D = db * dA**k
+            out.append(tuple(mpq(int(c), int(D)) for c in val))
+            v = K.vmatvec(v, A_int)
+        return out
     A, b = numbers.A, numbers.b
     v = [ar.one()] * s
     out = [ar.one()]
@@ -299,7 +323,7 @@ def stability_rational(tableau: ButcherTableau, exact: bool | None = None) -> St
     note = None
     out: StabilityFunction | None = None
     mags = _magnitudes(tableau)
-    if use_exact and tableau.is_exact:
+    if use_exact and tableau.is_exact and (tableau.is_explicit or tableau.stages <= _EXACT_IMPLICIT_MAX_STAGES):
         numbers = tableau_numbers(tableau)
         try:
             P, Q = _rational_in(numbers.arithmetic, numbers, tableau.is_explicit, Deadline(_EXACT_BUDGET_S))
@@ -307,6 +331,8 @@ def stability_rational(tableau: ButcherTableau, exact: bool | None = None) -> St
             out = _cleaned(StabilityFunction(tuple(P), tuple(Q), numbers.arithmetic, numbers.arithmetic.note, noise, *mags))
         except OverBudget:
             note = f"stability function: exact arithmetic over {_EXACT_BUDGET_S:g} s"
+    if out is None and use_exact and tableau.is_exact and note is None:
+        note = f"stability function: {tableau.stages} stages, more than the {_EXACT_IMPLICIT_MAX_STAGES} computed exactly"
     if out is None and tableau.stages <= _MP_MAX_STAGES:
         from .order import rounded_rtol
 
@@ -458,7 +484,9 @@ def _exact_walk(f: list[mpq], test: Callable[[sp.Rational], bool], sign: int) ->
 
 
 def _mp_roots(coeffs: Sequence[Any]) -> list[mpmath.mpf]:
-    """Real roots of a polynomial with mpf (or float) coefficients, ascending list."""
+    """Real roots of a polynomial with mpf (or float) coefficients, ascending list: mpmath's
+    polyroots at 50 digits up to degree :data:`_MP_ROOT_MAX_DEGREE`; beyond, the float64
+    companion-matrix roots near the real axis polished by Newton steps at 50 digits."""
     c = list(coeffs)
     while c and c[-1] == 0:
         c.pop()
@@ -466,12 +494,30 @@ def _mp_roots(coeffs: Sequence[Any]) -> list[mpmath.mpf]:
         c.pop(0)
     if len(c) <= 1:
         return []
+    desc = list(reversed(c))
     if len(c) - 1 > _MP_ROOT_MAX_DEGREE:
-        r = np.polynomial.polynomial.polyroots(np.array([float(x) for x in c]))
-        return [mpmath.mpf(float(z.real)) for z in r if abs(z.imag) <= 1e-7 * max(1.0, abs(z))]
+        cf = np.array([float(x) for x in c])
+        big = float(np.max(np.abs(cf)))
+        r = np.polynomial.polynomial.polyroots(cf / big)
+        out = []
+        with mpmath.workdps(_DPS):
+            for z in r:
+                if abs(z.imag) > 1e-4 * max(1.0, abs(z)):
+                    continue
+                x = mpmath.mpf(float(z.real))
+                for _ in range(30):
+                    v, dv = mpmath.polyval(desc, x, derivative=True)
+                    if dv == 0:
+                        break
+                    step = v / dv
+                    x -= step
+                    if abs(step) <= mpmath.mpf(10) ** (-40) * max(1, abs(x)):
+                        break
+                out.append(x)
+        return out
     with mpmath.workdps(_DPS):
         try:
-            r = mpmath.polyroots(list(reversed(c)), maxsteps=400, extraprec=400)
+            r = mpmath.polyroots(desc, maxsteps=400, extraprec=400)
         except mpmath.libmp.libhyper.NoConvergence:
             r = [mpmath.mpc(z) for z in np.polynomial.polynomial.polyroots(np.array([float(x) for x in c]))]
         out = []
@@ -480,6 +526,25 @@ def _mp_roots(coeffs: Sequence[Any]) -> list[mpmath.mpf]:
             if abs(z.imag) <= mpmath.mpf(10) ** (-20) * max(1, abs(z)):
                 out.append(z.real)
         return out
+
+
+def _scan_exit(absR: Callable[[np.ndarray], np.ndarray], sign: int, margin: float) -> float:
+    """The first point from 0 along ``sign`` where |R| exceeds ``1 + margin`` (geometric
+    samples from 1e-8 to 1e3, then bisection), ``sign * inf`` when there is none."""
+    t = np.geomspace(1e-8, 1e3, 8000) * sign
+    vals = absR(t)
+    bad = np.nonzero(~(vals <= 1.0 + margin))[0]
+    if bad.size == 0:
+        return math.inf * sign
+    k = int(bad[0])
+    lo, hi = (0.0 if k == 0 else float(t[k - 1])), float(t[k])
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if absR(np.array([mid]))[0] <= 1.0 + margin:
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def _numeric_walk(roots: list[mpmath.mpf], stable: Callable[[float], bool], sign: int, far: float) -> tuple[float, bool]:
@@ -521,7 +586,7 @@ def _intervals(Rf: StabilityFunction) -> tuple[_Interval, _Interval, bool]:
     R = Rf.evaluator()
     absR_real = lambda x: np.abs(R(np.asarray(x, dtype=complex)))  # noqa: E731
     absR_imag = lambda y: np.abs(R(1j * np.asarray(y, dtype=float)))  # noqa: E731
-    if Rf.rational:
+    if Rf.rational and 2 * max(Rf.degrees) <= _EXACT_ISOLATION_MAX_DEGREE:
         P, Q = Rf.rationals()
         ar = Rf.arithmetic
         f_el, E_el = _axis_polys(ar, Rf.P, Rf.Q)
@@ -550,13 +615,14 @@ def _intervals(Rf: StabilityFunction) -> tuple[_Interval, _Interval, bool]:
         return _Interval(lo, "exact"), _Interval(hi, "exact", excess), whole
     # numeric: 50-digit roots, then a dense scan of |R|
     ar = Rf.arithmetic if Rf.arithmetic is not None else None
-    if isinstance(ar, ExactArithmetic) or isinstance(ar, MpArithmetic):
+    high = max(Rf.degrees) > _ROOTS_MAX_DEGREE
+    if (isinstance(ar, ExactArithmetic) or isinstance(ar, MpArithmetic)) and not high:
         f_el, E_el = _axis_polys(ar, Rf.P, Rf.Q)
         f = [ar.to_mpf(x, _DPS) for x in f_el]
         E = [ar.to_mpf(x, _DPS) for x in E_el]
         label = "50-digit"
     else:
-        f, E = _axis_polys(None, Rf.P, Rf.Q)
+        f, E = _axis_polys(None, Rf.P_float, Rf.Q_float)
         f = [mpmath.mpf(float(x)) for x in f]
         E = [mpmath.mpf(float(x)) for x in E]
         label = "float64"
@@ -564,12 +630,18 @@ def _intervals(Rf: StabilityFunction) -> tuple[_Interval, _Interval, bool]:
         f, E = _clean_axis(Rf, f), _clean_axis(Rf, E)
     mpR = _mp_evaluator(Rf)
     margin = max(1e-30, 100 * Rf.noise)
-    lo, _ = _numeric_walk(_mp_roots(f), lambda x: mpR(x) <= 1 + margin, -1, 1e6)
-    lo = _dense_confirm(absR_real, lo, -1)
+    if high:  # too many roots to find: scan |R| itself
+        lo = _scan_exit(absR_real, -1, 1e-9)
+        label = "float64 scan"
+    else:
+        lo, _ = _numeric_walk(_mp_roots(f), lambda x: mpR(x) <= 1 + margin, -1, 1e6)
+        lo = _dense_confirm(absR_real, lo, -1)
     E_f = [float(x) for x in E]
     excess = _imag_excess(E_f, absR_imag)
     if excess is not None:
         hi = 0.0
+    elif high:
+        hi = _scan_exit(absR_imag, +1, 1e-9)
     else:
         hi, _ = _numeric_walk(_mp_roots(E), lambda y: mpR(1j * y) <= 1 + margin, +1, 1e6)
         hi = _dense_confirm(absR_imag, hi, +1)
@@ -674,10 +746,17 @@ def _outer_radius(P: np.ndarray, Q: np.ndarray, bounded_stable: bool) -> float:
     aP, aQ = np.abs(P), np.abs(Q)
 
     def beyond(r: float) -> bool:
-        pv = np.polynomial.polynomial.polyval
-        if bounded_stable:  # |P| >= |p_n| r^n - sum_{k<n} |p_k| r^k > sum |q_k| r^k >= |Q|
-            return aP[-1] * r ** (len(P) - 1) - pv(r, aP[:-1]) > pv(r, aQ)
-        return aQ[-1] * r ** (len(Q) - 1) - pv(r, aQ[:-1]) > pv(r, aP)
+        # |lead| r^n > (sum of the other terms): divide by r^n so nothing overflows
+        with np.errstate(all="ignore"):
+            if bounded_stable:  # |P| >= |p_n| r^n - sum_{k<n} |p_k| r^k > sum |q_k| r^k >= |Q|
+                n, lead, rest = len(P) - 1, aP[-1], [(aP[:-1], 0), (aQ, 0)]
+            else:
+                n, lead, rest = len(Q) - 1, aQ[-1], [(aQ[:-1], 0), (aP, 0)]
+            total = 0.0
+            for c, _ in rest:
+                k = np.arange(len(c))
+                total += float(np.sum(c * np.power(float(r), (k - n).astype(float))))
+            return bool(lead > total)
 
     r = 1.0
     while not beyond(r) and r < 1e8:

@@ -326,7 +326,7 @@ def _cap_for(tableau: ButcherTableau, max_order: int | None) -> int:
         raise AnalysisInputError(f"max order must be >= 1, got {max_order}")
     if cap > limit:
         need = trees_through(cap)
-        why = (f"{need:,} rooted trees" if need > MAX_TREES
+        why = ((f"{need:,}" if need < 10**12 else f"about {float(need):.2e}") + " rooted trees" if need > MAX_TREES
                else f"{need:,} trees x {tableau.stages} stages = {need * tableau.stages:,} values (memory budget {MAX_TREE_STAGES:,})")
         raise AnalysisInputError(f"--max-order {cap}: orders up to {cap} need {why}; the checker evaluates at most "
                                  f"{MAX_TREES:,} trees (order {limit} for {tableau.stages} stages)")

@@ -266,7 +266,11 @@ def stability_verdicts(tableau: ButcherTableau, info: StabilityInfo, *, exact: b
             if r_inf_exact is not None and len(r_inf_exact) > 40:
                 r_inf_exact = None
     # A-stability
-    if ar is None or Rf.noise > 0:
+    if degP > degQ:  # |R| grows without bound: never A-stable
+        poles_ok = True if len(Rf.Q) == 1 else bool(np.all(np.polynomial.polynomial.polyroots(Rf.Q_float).real > 0))
+        a_stable = False
+        arith["a_stable"] = Rf.kind
+    elif ar is None or Rf.noise > 0:
         Qf = Rf.Q_float
         poles = np.polynomial.polynomial.polyroots(Qf) if len(Qf) > 1 else np.zeros(0)
         poles_ok = bool(np.all(poles.real > 1e-9 * np.maximum(1.0, np.abs(poles))))

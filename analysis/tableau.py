@@ -364,6 +364,12 @@ class ButcherTableau:
     # ------------------------------------------------------------------ I/O
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; exact entries as strings, floats as round-tripping numbers."""
+        hit = self._cache.get("dict")
+        if hit is None:
+            hit = self._cache["dict"] = self._make_dict()
+        return {k: ([list(r) for r in v] if k == "A" else (list(v) if isinstance(v, list) else v)) for k, v in hit.items()}
+
+    def _make_dict(self) -> dict[str, Any]:
         if self.exact is not None:
             e = self.exact
             fmt = format_exact
