@@ -716,7 +716,7 @@ def plot_window(Rf: StabilityFunction, real_end: float, imag_end: float) -> dict
         what, inside = ("unstable set", lambda v: v > 1.0) if rinf < 1.0 - 1e-12 else ("poles and zeros", None)
     if inside is not None:
         r0 = _outer_radius(P, Q, degP > degQ)
-        box = _polar_box(R, inside, r0)
+        box = _polar_box(R, inside, r0, 91, 300)
         if box is not None and what == "stability region":
             # the box is known to a fraction of r0: scan again at the region's own size
             r1 = 1.05 * max(abs(box[0]), abs(box[1]), box[2], 1e-6)
@@ -764,9 +764,10 @@ def _outer_radius(P: np.ndarray, Q: np.ndarray, bounded_stable: bool) -> float:
     return min(r, 1e8)
 
 
-def _polar_box(R: Callable[[np.ndarray], np.ndarray], inside: Callable[[np.ndarray], np.ndarray], r0: float) -> tuple[float, float, float] | None:
-    th = np.linspace(0.0, np.pi, 361)
-    r = np.linspace(0.0, r0, 1201)[1:]
+def _polar_box(R: Callable[[np.ndarray], np.ndarray], inside: Callable[[np.ndarray], np.ndarray], r0: float,
+               n_angles: int = 181, n_radii: int = 600) -> tuple[float, float, float] | None:
+    th = np.linspace(0.0, np.pi, n_angles)
+    r = np.linspace(0.0, r0, n_radii + 1)[1:]
     Zg = r[None, :] * np.exp(1j * th)[:, None]
     with np.errstate(all="ignore"):
         V = np.abs(R(Zg))
@@ -865,7 +866,12 @@ def _json_float(x: float) -> float | str:
 
 def stability(tableau: ButcherTableau, *, exact: bool | None = None, verdicts: bool = True) -> StabilityInfo:
     """Stability function, real and imaginary stability intervals, plot window and (with
-    ``verdicts``) the A-/L-/A(alpha)-/algebraic stability and stiff accuracy verdicts."""
+    ``verdicts``) the A-/L-/A(alpha)-/algebraic stability and stiff accuracy verdicts
+    (cached on the tableau)."""
+    key = f"stability-{exact}-{verdicts}"
+    hit = tableau._cache.get(key)
+    if hit is not None:
+        return hit
     Rf = stability_rational(tableau, exact)
     real, imag, whole = _intervals(Rf)
     notes = tuple(n for n in (Rf.note,) if n)
@@ -876,6 +882,7 @@ def stability(tableau: ButcherTableau, *, exact: bool | None = None, verdicts: b
         from .stability_verdicts import stability_verdicts
 
         object.__setattr__(info, "verdicts", stability_verdicts(tableau, info, exact=exact))
+    tableau._cache[key] = info
     return info
 
 

@@ -496,7 +496,12 @@ def _as_vector(value: Any, nm: str, s: int, label: str) -> list[Any]:
 
 
 def _exact_sum(values: Sequence[sp.Expr]) -> sp.Expr:
-    """Sum of exact numbers; rationals are added directly (``sp.expand`` only for surds)."""
+    """Sum of exact numbers; rationals are added as fractions (``sp.expand`` only for surds)."""
+    if all(isinstance(v, sp.Rational) for v in values):
+        from fractions import Fraction
+
+        tot = sum((Fraction(int(v.p), int(v.q)) for v in values), Fraction(0))
+        return sp.Rational(tot.numerator, tot.denominator)
     total = sp.Add(*values)
     return total if total.is_Rational else sp.expand(total)
 
