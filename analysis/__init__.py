@@ -35,7 +35,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
     **dict.fromkeys(('KrylovAnalysis', 'analyze_polynomial_iteration'), 'krylov'),
     **dict.fromkeys(('StabilityFunction', 'StabilityInfo', 'plot_window', 'region_grid', 'stability', 'stability_function', 'stability_rational'), 'linear_stability'),
-    **dict.fromkeys(('StabilityVerdicts', 'stability_verdicts'), 'stability_verdicts'),
+    **dict.fromkeys(('StabilityVerdicts', 'assess_stability'), 'stability_verdicts'),
     **dict.fromkeys(('NumberField', 'number_field'), 'number_fields'),
     **dict.fromkeys(('atomic_path', 'write_atomic', 'write_json_atomic'), 'atomic'),
     **dict.fromkeys(('ButcherTableau', 'load_tableau'), 'tableau'),
@@ -76,7 +76,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401
     from .krylov import KrylovAnalysis, analyze_polynomial_iteration  # noqa: F401
     from .linear_stability import StabilityFunction, StabilityInfo, plot_window, region_grid, stability, stability_function, stability_rational  # noqa: F401
-    from .stability_verdicts import StabilityVerdicts, stability_verdicts  # noqa: F401
+    from .stability_verdicts import StabilityVerdicts, assess_stability  # noqa: F401
     from .number_fields import NumberField, number_field  # noqa: F401
     from .atomic import atomic_path, write_atomic, write_json_atomic  # noqa: F401
     from .tableau import ButcherTableau, load_tableau  # noqa: F401

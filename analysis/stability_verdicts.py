@@ -20,7 +20,7 @@ From the stability function ``R = P/Q`` (:mod:`analysis.linear_stability`) and t
 
 Every verdict names the arithmetic it was decided in ("exact", "60-digit", "float64").
 Imports numpy and the package's ``arithmetic``, ``dense_polynomials``, ``linear_stability``,
-``order_engines`` and ``tableau`` modules.
+``order_engines``, ``stability_regions`` and ``tableau`` modules.
 """
 
 from __future__ import annotations
@@ -34,11 +34,12 @@ import numpy as np
 
 from .arithmetic import Arithmetic, Deadline, ExactArithmetic, OverBudget
 from .dense_polynomials import hurwitz_stable, pcompose_neg, square_free_parts, sturm_count, trim
-from .linear_stability import StabilityInfo, _axis_polys
+from .linear_stability import StabilityInfo
+from .stability_regions import axis_polynomials
 from .order_engines import TableauNumbers, mp_numbers, tableau_numbers
 from .tableau import ButcherTableau
 
-__all__ = ["StabilityVerdicts", "stability_verdicts", "algebraic_stability", "stiffly_accurate", "pade_type"]
+__all__ = ["StabilityVerdicts", "assess_stability", "algebraic_stability", "stiffly_accurate", "pade_type"]
 
 _EXACT_PSD_MAX_STAGES = 40
 _BUDGET_S = 2.0
@@ -241,7 +242,7 @@ def _a_alpha(info: StabilityInfo) -> float | None:
     return 90.0
 
 
-def stability_verdicts(tableau: ButcherTableau, info: StabilityInfo, *, exact: bool | None = None) -> StabilityVerdicts:
+def assess_stability(tableau: ButcherTableau, info: StabilityInfo, *, exact: bool | None = None) -> StabilityVerdicts:
     """All verdicts for ``tableau`` whose stability data ``info`` is already computed."""
     Rf = info.function
     ar = Rf.arithmetic
@@ -278,7 +279,7 @@ def stability_verdicts(tableau: ButcherTableau, info: StabilityInfo, *, exact: b
         arith["a_stable"] = "float64" if ar is None else f"{ar.kind}, to precision {Rf.noise:.0e}"
     else:
         poles_ok = hurwitz_stable(ar, pcompose_neg(ar, list(Rf.Q))) if len(Rf.Q) > 1 else True
-        _, E = _axis_polys(ar, Rf.P, Rf.Q)
+        _, E = axis_polynomials(ar, Rf.P, Rf.Q)
         a_stable = poles_ok and degP <= degQ and _nonneg_on_reals(ar, E, scale)
         arith["a_stable"] = ar.kind
     l_stable = a_stable and degP < degQ
