@@ -11,14 +11,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
-
-from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order
 from .methods import CatalogueEntry, Identification, identify, same_stage_methods
-from .distillation import Distillation, distill
 from .numbers import format_exact
-from .odefamily import OdeFamilySpec
 from .order import (
     ConditionRow,
     ConditionSet,
@@ -30,11 +26,16 @@ from .order import (
     stage_order,
     StageOrder,
 )
-from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
 from .rationals import rationalize
 from .linear_stability import StabilityInfo, stability
 from .tableau import ButcherTableau
 from .rooted_trees import weight_formula
+
+if TYPE_CHECKING:  # imported where used: a checked tableau needs none of them
+    from .accuracy import Comparison, MeasuredOrder
+    from .distillation import Distillation
+    from .odefamily import OdeFamilySpec
+    from .personalised import PersonalisedOrder
 
 __all__ = ["Analysis", "analyze_tableau", "learned_targets", "ANALYSIS_FORMAT", "DISTILL_BUDGET_S"]
 
@@ -196,6 +197,8 @@ def _row_json(r: ConditionRow) -> dict[str, Any]:
 def learned_targets(tableau: ButcherTableau, family: OdeFamilySpec | None, max_personalised: int = 6) -> list[ConditionSet]:
     """Condition sets to distil a learned method onto, most ambitious first: personalised
     order p on the family together with general order g (p >= g), then general orders."""
+    from .personalised import personalised_conditions
+
     s = tableau.stages
     gmax = min(s if tableau.is_explicit else 2 * s, 8)
     targets: list[ConditionSet] = []
@@ -264,6 +267,8 @@ def analyze_tableau(
             else:
                 loose = loose_order if loose_order is not None else 0
                 targets = [general_conditions(loose)] if loose >= 1 else []
+        from .distillation import distill
+
         distillation = distill(tableau, targets, budget_s=distill_budget_s)
         rational = distillation.exact
     if rational is not None and rational.name is None:
@@ -288,6 +293,9 @@ def analyze_tableau(
     base_stab = stability(base.tableau) if base is not None else None
 
     pers = pers_l = meas = meas_l = comp = None
+    if family is not None:
+        from .accuracy import compare_methods, measure_order
+        from .personalised import personalised_order
     meas_c: dict[str, MeasuredOrder] = {}
     if family is not None:
         pers = personalised_order(final, family)
