@@ -63,9 +63,9 @@ def _stability_lines(st) -> list[str]:
         R = fn.float_text() + "   (coefficients to 10 digits; 'check --json' has them exactly)"
     out.append(f"stability function R(z) = {R}   [{_ARITH.get(fn.kind, fn.kind)}{pade}]")
     lo = st.real_interval[0]
-    real = "(-inf, 0]" if not math.isfinite(lo) else f"[{lo:.6g}, 0]"
+    real = "not computed" if math.isnan(lo) else ("(-inf, 0]" if not math.isfinite(lo) else f"[{lo:.6g}, 0]")
     how = {"exact": "exact real-root isolation", "50-digit": "50-digit roots and a dense |R| scan",
-           "float64": "float64 roots and a dense |R| scan", "float64 scan": "a float64 scan of |R| (degree too high for roots)"}.get(st.intervals_arithmetic, st.intervals_arithmetic)
+           "float64": "float64 roots and a dense |R| scan", "not computed": "R(z) overflows float64", "float64 scan": "a float64 scan of |R| (degree too high for roots)"}.get(st.intervals_arithmetic, st.intervals_arithmetic)
     out.append(f"stability interval: real {real}, imaginary {st.imaginary_text()}   [{how}]")
     if v is not None:
         out += v.lines()

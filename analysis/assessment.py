@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+import numpy as np
 from typing import TYPE_CHECKING, Any, Sequence
 
 from .methods import CatalogueEntry, Identification, identify, same_stage_methods
@@ -141,7 +143,21 @@ class Analysis:
         if self.comparison is not None:
             d["comparison"] = self.comparison.to_json()
         d.update(self.extra)
-        return d
+        return _strict_json(d)
+
+
+def _strict_json(x: Any) -> Any:
+    """The same data with non-finite floats as ``"inf"``, ``"-inf"`` or null, so that the
+    output is strict JSON (a tableau with huge coefficients overflows float64 residuals)."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {k: _strict_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_strict_json(v) for v in x]
+    return x
 
 
 def _order_detail(rep: OrderReport) -> dict[str, Any]:
@@ -168,11 +184,12 @@ def _order_detail(rep: OrderReport) -> dict[str, Any]:
 
 def _verdict_keys(st: StabilityInfo) -> dict[str, Any]:
     """The top-level stability verdicts of the ``check --json`` contract."""
+    keys = ("a_stable", "l_stable", "r_infinity", "a_alpha_degrees", "algebraically_stable", "stiffly_accurate")
     v = st.verdicts
-    if v is None:
-        return {}
+    if v is None:  # not computed (R overflows float64): null, with the reason in stability.notes
+        return dict.fromkeys(keys)
     j = v.to_json()
-    return {k: j[k] for k in ("a_stable", "l_stable", "r_infinity", "a_alpha_degrees", "algebraically_stable", "stiffly_accurate")}
+    return {k: j[k] for k in keys}
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -251,7 +268,17 @@ def analyze_tableau(
         :func:`learned_targets`) instead of only rationalising.
     measure : run the numerical measurements (default: when ``family`` is given).
     distill_budget_s : seconds the distillation search may take before it gives up.
+
+    Float overflow (coefficients near the float64 range) is not an error: the affected
+    numbers are reported as infinite and the stability verdicts as not computed.
     """
+    with np.errstate(all="ignore"):
+        return _analyze(tableau, max_order, tol, all_orders, family, learned, targets, measure, name, extra, distill_budget_s)
+
+
+def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, all_orders: bool | None,
+             family: OdeFamilySpec | None, learned: bool, targets: Sequence[ConditionSet] | None, measure: bool | None,
+             name: str | None, extra: dict[str, Any] | None, distill_budget_s: float) -> Analysis:
     name = name or tableau.name or f"{tableau.stages}-stage method"
     every = (max_order is not None) if all_orders is None else bool(all_orders)
     rep = check_order(tableau, max_order=max_order, tol=tol, all_orders=every)

@@ -24,6 +24,10 @@ from .rational_stability import StabilityFunction, Z, stability_function, stabil
 from .stability_regions import IMAG_EXCESS_TOL, axis_polynomials, plot_window, stability_intervals
 from .tableau import ButcherTableau
 
+#: Coefficients beyond this size make |R| overflow float64 anywhere but next to 0.
+_MAX_SCALE = 1e100
+_OVERFLOW_NOTE = "the coefficients are too large for float64 (|R| overflows): intervals and verdicts not computed"
+
 __all__ = ["StabilityFunction", "StabilityInfo", "stability_rational", "stability_function",
            "stability_polynomial_coefficients", "stability", "region_grid", "plot_window", "Z", "IMAG_EXCESS_TOL",
            "axis_polynomials"]
@@ -74,6 +78,8 @@ class StabilityInfo:
     def imaginary_text(self) -> str:
         """The imaginary interval in words (the tiny-excess case spelled out)."""
         hi = self.imag_limit
+        if math.isnan(hi):
+            return "not computed"
         if not math.isfinite(hi):
             return "the whole axis"
         if hi > 0:
@@ -109,7 +115,9 @@ class StabilityInfo:
         return d
 
 
-def _json_float(x: float) -> float | str:
+def _json_float(x: float) -> float | str | None:
+    if math.isnan(x):
+        return None
     return x if np.isfinite(x) else ("-inf" if x < 0 else "inf")
 
 
@@ -122,6 +130,12 @@ def stability(tableau: ButcherTableau, *, exact: bool | None = None, verdicts: b
     if hit is not None:
         return hit
     Rf = stability_rational(tableau, exact)
+    if not (np.all(np.isfinite(Rf.P_float)) and np.all(np.isfinite(Rf.Q_float))) or tableau.coefficient_scale > _MAX_SCALE:
+        info = StabilityInfo(Rf, (math.nan, 0.0), math.nan, False, "not computed", None,
+                             {"re": [-5.0, 5.0], "im": [-5.0, 5.0], "from": "default"}, None,
+                             tuple(n for n in (Rf.note, _OVERFLOW_NOTE) if n))
+        tableau._cache[key] = info
+        return info
     real, imag, whole = stability_intervals(Rf)
     notes = tuple(n for n in (Rf.note,) if n)
     window = plot_window(Rf, real.end, imag.end)

@@ -455,7 +455,8 @@ def check_order(
             res[n] = worst if math.isfinite(worst) else float("inf")
             arith[n] = label
             taus = r_f / tab.sigma_f[sl]
-            norms[n] = 0.0 if (ok and label != "float64" and worst == 0.0) else float(np.sqrt(np.sum(taus**2)))
+            with np.errstate(over="ignore", invalid="ignore"):
+                norms[n] = 0.0 if (ok and label != "float64" and worst == 0.0) else float(np.sqrt(np.sum(taus**2)))
             if failed is None:
                 if ok:
                     order = n

@@ -213,3 +213,13 @@ def test_float_tableau_distillation_is_budgeted(capsys, tmp_path):
     code, out, _ = run_cli(capsys, "check", str(p), "--max-order", "12", "--tol", "1e-9", "--json")
     d = json.loads(out)
     assert code == 0 and d["distillation"]["budget_s"] == 3.0 and d["order"] == 8 and d["identified_as"] == "PrinceDormand8(7)"
+
+
+def test_coefficients_near_the_float64_range_give_strict_json(capsys, tmp_path):
+    p = tmp_path / "huge.json"
+    p.write_text('{"A": [[0, 0], [1e200, 0]], "b": [0.5, 0.5]}')
+    code, out, err = run_cli(capsys, "check", str(p), "--json")
+    assert code == 0 and err == ""
+    d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
+    assert d["order"] == 1 and d["principal_error_norm"] == "inf" and d["a_stable"] is None
+    assert d["stability"]["real_interval"][0] is None and "too large for float64" in d["stability"]["notes"][-1]
