@@ -72,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=_EXAMPLES["check"])
     c.add_argument("tableau", help="tableau JSON file {\"A\": [[..]], \"b\": [..], \"c\": [..]?, \"name\": ?}, or a catalogue name such as RK4")
     c.add_argument("--max-order", type=positive_int, default=None,
-                   help="report every order 1..P, also past the first failure (default: stop at the first failure, at most 20)")
+                   help="report every order 1..P, also past the first failure (default: stop at the first failure). "
+                        "At most 400,000 rooted trees are evaluated: P <= 16 (376,464 trees, a few seconds), "
+                        "less for tableaux with more than 63 stages; orders up to 14 take well under a second")
     c.add_argument("--tol", type=nonneg_float, default=None,
-                   help="tolerance on |Phi(t) - 1/gamma(t)| (default: 0 for exact entries, 1e-12 x coefficient scale for floats)")
+                   help="tolerance on |Phi(t) - 1/gamma(t)| relative to the coefficient scale max(1, |a_ij|, |b_i|) "
+                        "(default: 0 for exact entries, 10^(2-d) for entries rounded to d digits such as long decimals "
+                        "or float32 data, 1e-12 for float64)")
     add_output_options(c, "print the analysis as JSON instead of text", "print one line: order, exact order, stage order, identity")
     c.add_argument("--out", metavar="DIR", help="also write DIR/analysis.json and the reports of --format into DIR")
     c.add_argument("--format", default=None, help="reports written into --out: html,tex,pdf or none (default: html,tex)")

@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 #: public name -> the submodule that defines it
 _EXPORTS: dict[str, str] = {
-    **dict.fromkeys(('Comparison', 'MeasuredOrder', 'compare_methods', 'measure_order', 'one_step_errors', 'rk_step'), 'accuracy'),
+    **dict.fromkeys(('Comparison', 'MeasuredOrder', 'SlopeFit', 'compare_methods', 'fit_asymptotic_slope', 'measure_order', 'one_step_errors', 'rk_step'), 'accuracy'),
     **dict.fromkeys(('ANALYSIS_FORMAT', 'Analysis', 'analyze_tableau', 'learned_targets'), 'assessment'),
     **dict.fromkeys(('CatalogueEntry', 'Identification', 'catalogue', 'get_method', 'identify', 'same_stage_methods'), 'methods'),
     **dict.fromkeys(('Distillation', 'PolishResult', 'distill', 'polish'), 'distillation'),
     **dict.fromkeys(('AnalysisInputError', 'TableauError', 'TableauWarning'), 'errors'),
     **dict.fromkeys(('format_exact', 'parse_entry'), 'numbers'),
     **dict.fromkeys(('OdeFamilySpec', 'OdeSamples', 'T_SYMBOL'), 'odefamily'),
-    **dict.fromkeys(('ConditionBlock', 'ConditionRow', 'ConditionSet', 'OrderReport', 'check_order', 'condition_rows', 'elementary_weights', 'error_coefficients', 'general_conditions', 'order_of', 'principal_error_norm', 'residuals', 'stage_order'), 'order'),
+    **dict.fromkeys(('ConditionBlock', 'ConditionRow', 'ConditionSet', 'OrderReport', 'check_order', 'condition_rows', 'elementary_weights', 'error_coefficients', 'general_conditions', 'order_limit', 'order_of', 'principal_error_norm', 'residuals', 'stage_order', 'StageOrder'), 'order'),
     **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
     **dict.fromkeys(('Spectrum', 'lanczos_extremes'), 'spectrum'),
@@ -46,7 +46,9 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
     **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
     **dict.fromkeys(('KrylovAnalysis', 'analyze_polynomial_iteration'), 'krylov'),
-    **dict.fromkeys(('StabilityInfo', 'region_grid', 'stability', 'stability_function'), 'linear_stability'),
+    **dict.fromkeys(('StabilityFunction', 'StabilityInfo', 'plot_window', 'region_grid', 'stability', 'stability_function', 'stability_rational'), 'linear_stability'),
+    **dict.fromkeys(('StabilityVerdicts', 'assess_stability'), 'stability_verdicts'),
+    **dict.fromkeys(('NumberField', 'number_field'), 'number_fields'),
     **dict.fromkeys(('atomic_path', 'write_atomic', 'write_json_atomic'), 'atomic'),
     **dict.fromkeys(('ButcherTableau', 'load_tableau'), 'tableau'),
     **dict.fromkeys(('RootedTree', 'count_trees', 'tree_table', 'trees', 'trees_up_to', 'weight_formula'), 'rooted_trees'),
@@ -70,14 +72,14 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order, one_step_errors, rk_step  # noqa: F401
+    from .accuracy import Comparison, MeasuredOrder, SlopeFit, compare_methods, fit_asymptotic_slope, measure_order, one_step_errors, rk_step  # noqa: F401
     from .assessment import ANALYSIS_FORMAT, Analysis, analyze_tableau, learned_targets  # noqa: F401
     from .methods import CatalogueEntry, Identification, catalogue, get_method, identify, same_stage_methods  # noqa: F401
     from .distillation import Distillation, PolishResult, distill, polish  # noqa: F401
     from .errors import AnalysisInputError, TableauError, TableauWarning  # noqa: F401
     from .numbers import format_exact, parse_entry  # noqa: F401
     from .odefamily import T_SYMBOL, OdeFamilySpec, OdeSamples  # noqa: F401
-    from .order import ConditionBlock, ConditionRow, ConditionSet, OrderReport, check_order, condition_rows, elementary_weights, error_coefficients, general_conditions, order_of, principal_error_norm, residuals, stage_order  # noqa: F401
+    from .order import ConditionBlock, ConditionRow, ConditionSet, OrderReport, check_order, condition_rows, elementary_weights, error_coefficients, general_conditions, order_limit, order_of, principal_error_norm, residuals, stage_order, StageOrder  # noqa: F401
     from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
     from .rationals import rationalize, rationalize_value  # noqa: F401
     from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
@@ -97,7 +99,9 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401
     from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401
     from .krylov import KrylovAnalysis, analyze_polynomial_iteration  # noqa: F401
-    from .linear_stability import StabilityInfo, region_grid, stability, stability_function  # noqa: F401
+    from .linear_stability import StabilityFunction, StabilityInfo, plot_window, region_grid, stability, stability_function, stability_rational  # noqa: F401
+    from .stability_verdicts import StabilityVerdicts, assess_stability  # noqa: F401
+    from .number_fields import NumberField, number_field  # noqa: F401
     from .atomic import atomic_path, write_atomic, write_json_atomic  # noqa: F401
     from .tableau import ButcherTableau, load_tableau  # noqa: F401
     from .rooted_trees import RootedTree, count_trees, tree_table, trees, trees_up_to, weight_formula  # noqa: F401

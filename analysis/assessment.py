@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
 
+import numpy as np
+from typing import TYPE_CHECKING, Any, Sequence
 
-from .accuracy import Comparison, MeasuredOrder, compare_methods, measure_order
-from .methods import CatalogueEntry, Identification, catalogue, identify, same_stage_methods
-from .distillation import Distillation, distill
+from .methods import CatalogueEntry, Identification, identify, same_stage_methods
 from .numbers import format_exact
-from .odefamily import OdeFamilySpec
 from .order import (
     ConditionRow,
     ConditionSet,
@@ -28,18 +26,26 @@ from .order import (
     general_conditions,
     principal_error_norm,
     stage_order,
+    StageOrder,
 )
-from .personalised import PersonalisedOrder, personalised_conditions, personalised_order
 from .rationals import rationalize
 from .linear_stability import StabilityInfo, stability
 from .tableau import ButcherTableau
 from .rooted_trees import weight_formula
 
-__all__ = ["Analysis", "analyze_tableau", "learned_targets", "ANALYSIS_FORMAT"]
+if TYPE_CHECKING:  # imported where used: a checked tableau needs none of them
+    from .accuracy import Comparison, MeasuredOrder
+    from .distillation import Distillation
+    from .odefamily import OdeFamilySpec
+    from .personalised import PersonalisedOrder
+
+__all__ = ["Analysis", "analyze_tableau", "learned_targets", "ANALYSIS_FORMAT", "DISTILL_BUDGET_S"]
 
 ANALYSIS_FORMAT = "algodiscover.analysis/1"
 _CONDITION_TABLE_CAP = 6  # rows of the per-tree table: orders up to min(p + 1, cap)
 _LOOSE_TOL = 1e-6
+#: Seconds a distillation search may take before it gives up (and says so).
+DISTILL_BUDGET_S = 3.0
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,8 @@ class Analysis:
     baseline: CatalogueEntry | None = None
     baseline_stability: StabilityInfo | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    stage_order_arithmetic: str = "exact"
+    loose_order: int | None = None
 
     @property
     def final(self) -> ButcherTableau:
@@ -97,6 +105,7 @@ class Analysis:
             "identification": self.identification.to_json(),
             "distillation": None if self.distillation is None else self.distillation.to_json(),
             "stage_order": self.stage_order,
+            "stage_order_arithmetic": self.stage_order_arithmetic,
             "principal_error_norm": self.principal_error,
             "stability": self.stability.to_json(),
             "conditions_order": self.conditions_order,
@@ -104,6 +113,12 @@ class Analysis:
             "final_tableau_float": {"A": fin.A.tolist(), "b": fin.b.tolist(), "c": fin.c.tolist(),
                                     **({"b_hat": fin.b_hat.tolist()} if fin.b_hat is not None else {})},
         }
+        d.update(_order_detail(self.order))
+        d["exact_order_arithmetic"] = None if self.exact_order is None else self.exact_order.arithmetic
+        d["coefficient_digits"] = self.tableau.digits
+        d["coefficient_precision"] = self.tableau.precision_note
+        d["order_at_loose_tol"] = None if self.loose_order is None else {"tol": _LOOSE_TOL, "order": self.loose_order}
+        d.update(_verdict_keys(self.stability))
         if self.baseline is not None:
             d["baseline"] = {
                 "name": self.baseline.name,
@@ -128,7 +143,53 @@ class Analysis:
         if self.comparison is not None:
             d["comparison"] = self.comparison.to_json()
         d.update(self.extra)
-        return d
+        return _strict_json(d)
+
+
+def _strict_json(x: Any) -> Any:
+    """The same data with non-finite floats as ``"inf"``, ``"-inf"`` or null, so that the
+    output is strict JSON (a tableau with huge coefficients overflows float64 residuals)."""
+    if isinstance(x, float):
+        if math.isnan(x):
+            return None
+        return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
+    if isinstance(x, dict):
+        return {k: _strict_json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_strict_json(v) for v in x]
+    return x
+
+
+def _order_detail(rep: OrderReport) -> dict[str, Any]:
+    """What the order and its residuals mean: tolerance, arithmetic per order, trees per
+    order, error norms and (at order p + 1) error coefficients."""
+    p1 = rep.order + 1
+    return {
+        "tol_relative": rep.tol_relative,
+        "tol_scale": rep.tol_scale,
+        "tol_source": rep.tol_source,
+        "residual_arithmetic": {str(k): v for k, v in sorted(rep.residual_arithmetic.items())},
+        "trees_per_order": {str(k): v for k, v in rep.trees.items()},
+        "order_cap": rep.cap,
+        "all_orders": rep.all_orders,
+        "first_failure": rep.first_failure,
+        "error_norms": {str(k): v for k, v in sorted(rep.error_norms.items())},
+        "error_coefficients": None if rep.error_coefficients is None else {
+            "order": p1, "arithmetic": "float64", "values": list(rep.error_coefficients),
+            "max_abs": max((abs(x) for x in rep.error_coefficients), default=0.0),
+            "norm": float(sum(x * x for x in rep.error_coefficients) ** 0.5)},
+        "order_notes": list(rep.notes),
+    }
+
+
+def _verdict_keys(st: StabilityInfo) -> dict[str, Any]:
+    """The top-level stability verdicts of the ``check --json`` contract."""
+    keys = ("a_stable", "l_stable", "r_infinity", "a_alpha_degrees", "algebraically_stable", "stiffly_accurate")
+    v = st.verdicts
+    if v is None:  # not computed (R overflows float64): null, with the reason in stability.notes
+        return dict.fromkeys(keys)
+    j = v.to_json()
+    return {k: j[k] for k in keys}
 
 
 def _finite_or_none(x: float) -> float | None:
@@ -153,6 +214,8 @@ def _row_json(r: ConditionRow) -> dict[str, Any]:
 def learned_targets(tableau: ButcherTableau, family: OdeFamilySpec | None, max_personalised: int = 6) -> list[ConditionSet]:
     """Condition sets to distil a learned method onto, most ambitious first: personalised
     order p on the family together with general order g (p >= g), then general orders."""
+    from .personalised import personalised_conditions
+
     s = tableau.stages
     gmax = min(s if tableau.is_explicit else 2 * s, 8)
     targets: list[ConditionSet] = []
@@ -182,48 +245,71 @@ def analyze_tableau(
     *,
     max_order: int | None = None,
     tol: float | None = None,
+    all_orders: bool | None = None,
     family: OdeFamilySpec | None = None,
     learned: bool = False,
     targets: Sequence[ConditionSet] | None = None,
     measure: bool | None = None,
     name: str | None = None,
     extra: dict[str, Any] | None = None,
+    distill_budget_s: float = DISTILL_BUDGET_S,
 ) -> Analysis:
     """Analyse a tableau (hand-made or learned).
 
     Parameters
     ----------
-    max_order, tol : passed to :func:`check_order` for the data's own order.
+    max_order, tol : passed to :func:`check_order` for the data's own order (``tol`` is
+        relative to the coefficient scale).
+    all_orders : report every order up to ``max_order``, also past the first failure
+        (default: when ``max_order`` is given, as the CLI's ``--max-order`` does).
     family : the ODE family the method is meant for; adds personalised order, measured
         order and the equal-cost comparison (explicit methods only).
     learned : treat the floats as noisy learned weights: distil onto ``targets`` (default
         :func:`learned_targets`) instead of only rationalising.
     measure : run the numerical measurements (default: when ``family`` is given).
+    distill_budget_s : seconds the distillation search may take before it gives up.
+
+    Float overflow (coefficients near the float64 range) is not an error: the affected
+    numbers are reported as infinite and the stability verdicts as not computed.
     """
+    with np.errstate(all="ignore"):
+        return _analyze(tableau, max_order, tol, all_orders, family, learned, targets, measure, name, extra, distill_budget_s)
+
+
+def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, all_orders: bool | None,
+             family: OdeFamilySpec | None, learned: bool, targets: Sequence[ConditionSet] | None, measure: bool | None,
+             name: str | None, extra: dict[str, Any] | None, distill_budget_s: float) -> Analysis:
     name = name or tableau.name or f"{tableau.stages}-stage method"
-    rep = check_order(tableau, max_order=max_order, tol=tol)
+    every = (max_order is not None) if all_orders is None else bool(all_orders)
+    rep = check_order(tableau, max_order=max_order, tol=tol, all_orders=every)
     distillation: Distillation | None = None
+    loose_order: int | None = None
+    if not rep.exact and not tableau.is_exact:
+        loose_order = check_order(tableau, max_order=max_order, tol=max(tol or 0.0, _LOOSE_TOL)).order
     rational: ButcherTableau | None = tableau if tableau.is_exact else rationalize(tableau)
     if rational is None:
         if targets is None:
             if learned:
                 targets = learned_targets(tableau, family)
             else:
-                loose = check_order(tableau, max_order=max_order, tol=max(tol or 0.0, _LOOSE_TOL)).order
+                loose = loose_order if loose_order is not None else 0
                 targets = [general_conditions(loose)] if loose >= 1 else []
-        distillation = distill(tableau, targets)
+        from .distillation import distill
+
+        distillation = distill(tableau, targets, budget_s=distill_budget_s)
         rational = distillation.exact
     if rational is not None and rational.name is None:
         rational = rational.with_name(name)
     exact_rep = None
     if rational is not None:
-        note = catalogue_note(rational)
-        exact_rep = check_order(rational, max_order=max_order, tol=1e-40 if note else None)
+        same = rational is tableau or (tableau.is_exact and rational.exact is not None and rational.exact.entries() == tableau.exact.entries())
+        exact_rep = rep if same else check_order(rational, max_order=max_order, all_orders=every)
     final = rational if rational is not None else tableau
     fin_order = exact_rep.order if exact_rep is not None else rep.order
     ident = identify(final, order=fin_order)
     stab = stability(final)
-    st_order = stage_order(final)
+    st = stage_order(final, detail=True)
+    assert isinstance(st, StageOrder)
     try:
         pen = principal_error_norm(final, fin_order)
     except Exception:  # pragma: no cover - only for degenerate tableaux
@@ -234,6 +320,9 @@ def analyze_tableau(
     base_stab = stability(base.tableau) if base is not None else None
 
     pers = pers_l = meas = meas_l = comp = None
+    if family is not None:
+        from .accuracy import compare_methods, measure_order
+        from .personalised import personalised_order
     meas_c: dict[str, MeasuredOrder] = {}
     if family is not None:
         pers = personalised_order(final, family)
@@ -258,7 +347,9 @@ def analyze_tableau(
         exact_order=exact_rep,
         identification=ident,
         stability=stab,
-        stage_order=st_order,
+        stage_order=st.order,
+        stage_order_arithmetic=st.arithmetic,
+        loose_order=loose_order,
         principal_error=pen,
         conditions=rows,
         conditions_order=cond_order,
@@ -274,12 +365,3 @@ def analyze_tableau(
         baseline_stability=base_stab,
         extra=dict(extra or {}),
     )
-
-
-def catalogue_note(t: ButcherTableau) -> str | None:
-    """The catalogue's note when ``t`` is a decimal-only published method (checked with a
-    1e-40 tolerance in exact arithmetic instead of exact equality)."""
-    for e in catalogue().values():
-        if e.note and e.stages == t.stages and e.tableau == t:
-            return e.note
-    return None

@@ -13,6 +13,10 @@
    whose conditions hold in exact arithmetic.
 
 Every result is verified exactly before it is returned.
+
+The search is bounded: :func:`distill` takes a wall-clock budget (``budget_s``) and a bound
+on the dimension of the family it tries to snap (:data:`MAX_SNAP_DIMENSION`); when either is
+reached it stops and says so in its log ("gave up after N s").
 """
 
 from __future__ import annotations
@@ -26,13 +30,23 @@ from typing import Any, Sequence
 import mpmath
 import numpy as np
 
+from .arithmetic import Deadline, OverBudget, time_limit
 from .order import ConditionSet, conditions_and_jacobian, general_conditions
 from .rationals import DEFAULT_MAX_DENOMINATOR, rationalize
 from .tableau import ButcherTableau
 
-__all__ = ["free_mask", "PolishResult", "polish", "Distillation", "distill", "default_targets"]
+__all__ = ["free_mask", "PolishResult", "polish", "Distillation", "distill", "default_targets", "DEFAULT_BUDGET_S",
+           "MAX_SNAP_DIMENSION"]
 
 _DPS = 50
+#: Default wall-clock budget of :func:`distill` in seconds.
+DEFAULT_BUDGET_S = 10.0
+#: Families with more free parameters than this are not snapped (nothing short to find).
+MAX_SNAP_DIMENSION = 24
+
+
+class _OutOfTime(Exception):
+    pass
 
 
 def free_mask(tableau: ButcherTableau) -> np.ndarray:
@@ -177,6 +191,9 @@ class Distillation:
     distance: float | None
     polished: ButcherTableau | None
     log: tuple[str, ...] = field(default_factory=tuple)
+    gave_up: bool = False
+    elapsed_s: float = 0.0
+    budget_s: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -184,6 +201,9 @@ class Distillation:
             "target": self.target,
             "distance": self.distance,
             "log": list(self.log),
+            "gave_up": self.gave_up,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "budget_s": self.budget_s,
         }
 
 
@@ -203,6 +223,7 @@ def distill(
     max_denominator: int = 12,
     max_candidates: int = 100,
     dps: int = _DPS,
+    budget_s: float | None = DEFAULT_BUDGET_S,
 ) -> Distillation:
     """Find an exact method near a learned float ``tableau``.
 
@@ -214,13 +235,35 @@ def distill(
     max_denominator : largest denominator of the values free parameters are snapped to
         (nearest values first).
     max_candidates : snapping candidates tried per target.
+    budget_s : wall-clock seconds the whole search may take (None: no limit); when it is
+        spent the search stops, ``gave_up`` is set and the log says so.
     """
     log: list[str] = []
+    deadline = Deadline(budget_s if budget_s is not None else math.inf)
     targets = list(default_targets(tableau) if targets is None else targets)
     mask = free_mask(tableau)
     x0 = np.concatenate([tableau.A[mask], tableau.b])
     scale = np.maximum(1.0, np.abs(x0))
+
+    def done(exact: ButcherTableau | None, target: str | None, dist: float | None, pol: ButcherTableau | None, gave_up: bool = False) -> Distillation:
+        return Distillation(exact, target, dist, pol, tuple(log), gave_up, deadline.elapsed(), budget_s)
+
+    token = None
+    try:
+        with time_limit(budget_s if budget_s is not None else math.inf) as token:
+            return _search(tableau, targets, mask, x0, scale, radius, max_denominator, max_candidates, dps, log, deadline, done)
+    except (_OutOfTime, OverBudget) as exc:
+        if isinstance(exc, OverBudget) and exc.token is not token:
+            raise
+        log.append(f"gave up after {deadline.elapsed():.1f} s (budget {budget_s:g} s); no exact method found")
+        return done(None, None, None, None, gave_up=True)
+
+
+def _search(tableau, targets, mask, x0, scale, radius, max_denominator, max_candidates, dps, log, deadline, done) -> Distillation:  # noqa: ANN001
+    """The body of :func:`distill` (raises :class:`_OutOfTime` when the deadline passes)."""
     for conds in targets:
+        if deadline.expired():
+            raise _OutOfTime
         F0 = conds.residuals(tableau.A, tableau.b)
         if F0.size and float(np.max(np.abs(F0))) > 1.0:
             log.append(f"{conds.name}: skipped, residual {np.max(np.abs(F0)):.2g} at the learned point")
@@ -238,12 +281,15 @@ def distill(
         if exact is not None and conds.holds_exactly(exact):
             dist = _moved(exact, tableau)
             log.append(f"{conds.name}: polished point is exact (moved {dist:.3g})")
-            return Distillation(exact, conds.name, dist, pol.tableau(tableau.name), tuple(log))
-        found = _snap_and_complete(tableau, pol, x0, radius, max_denominator, max_candidates, dps, log)
+            return done(exact, conds.name, dist, pol.tableau(tableau.name))
+        if pol.dimension > MAX_SNAP_DIMENSION:
+            log.append(f"{conds.name}: {pol.dimension}-parameter family; not snapped (more than {MAX_SNAP_DIMENSION} free parameters)")
+            continue
+        found = _snap_and_complete(tableau, pol, x0, radius, max_denominator, max_candidates, dps, log, deadline=deadline)
         if found is not None:
             dist = _moved(found, tableau)
-            return Distillation(found, conds.name, dist, pol.tableau(tableau.name), tuple(log))
-    return Distillation(None, None, None, None, tuple(log))
+            return done(found, conds.name, dist, pol.tableau(tableau.name))
+    return done(None, None, None, None)
 
 
 def _coeffs(t: ButcherTableau, mask: np.ndarray) -> np.ndarray:
@@ -313,32 +359,40 @@ def _functional_pool(mask: np.ndarray) -> list[tuple[str, np.ndarray]]:
     return pool
 
 
-def _parametrisations(J: np.ndarray, pool: list[tuple[str, np.ndarray]], d: int, limit: int = 4) -> list[list[int]]:
+def _parametrisations(J: np.ndarray, pool: list[tuple[str, np.ndarray]], d: int, limit: int = 4,
+                      deadline: Deadline | None = None) -> list[list[int]]:
     """Up to ``limit`` choices of ``d`` functionals from ``pool`` that, together with the
-    conditions, fix the point (augmented Jacobian of full column rank, well conditioned)."""
+    conditions, fix the point (augmented Jacobian of full column rank, well conditioned).
+
+    A functional is added when it raises the rank, tested by projecting it onto the
+    orthogonal complement of the rows chosen so far (one SVD of ``J``, then vector work)."""
     P = J.shape[1]
     out: list[list[int]] = []
+    if J.size:
+        _, sv, Vt = np.linalg.svd(J, full_matrices=False)
+        base = Vt[sv > 1e-9 * max(1.0, sv[0] if sv.size else 1.0)]
+    else:
+        base = np.zeros((0, P))
 
     def well_posed(sel: list[int]) -> bool:
         M = np.vstack([J] + [pool[k][1] for k in sel])
         sv = np.linalg.svd(M, compute_uv=False)
         return sv.size >= P and sv[P - 1] > 1e-6 * sv[0]
 
-    def rank_gain(sel: list[int], k: int) -> bool:
-        M = np.vstack([J] + [pool[j][1] for j in sel + [k]])
-        sv = np.linalg.svd(M, compute_uv=False)
-        r = int(np.sum(sv > 1e-9 * sv[0]))
-        M0 = np.vstack([J] + [pool[j][1] for j in sel]) if sel else J
-        sv0 = np.linalg.svd(M0, compute_uv=False)
-        return r > int(np.sum(sv0 > 1e-9 * sv0[0]))
-
     for start in range(len(pool)):
+        if deadline is not None and deadline.expired():
+            raise _OutOfTime
         sel: list[int] = []
+        B = base.copy()
         for k in list(range(start, len(pool))) + list(range(start)):
             if len(sel) == d:
                 break
-            if rank_gain(sel, k):
+            v = pool[k][1]
+            r = v - B.T @ (B @ v) if B.size else v.copy()
+            nr = float(np.linalg.norm(r))
+            if nr > 1e-9 * max(1.0, float(np.linalg.norm(v))):
                 sel.append(k)
+                B = np.vstack([B, r / nr])
         if len(sel) == d and well_posed(sel) and sorted(sel) not in [sorted(o) for o in out]:
             out.append(sel)
         if len(out) >= limit:
@@ -356,6 +410,7 @@ def _snap_and_complete(
     dps: int,
     log: list[str],
     keep: int = 3,
+    deadline: Deadline | None = None,
 ) -> ButcherTableau | None:
     """Fix ``d`` functionals (nodes, weights, entries) to nearby simple fractions, solve the
     conditions for the rest, rationalise, verify exactly. Where fixing them leaves a family
@@ -391,7 +446,8 @@ def _snap_and_complete(
     def search(x_start: np.ndarray, sel: list[int], vals: tuple[Fraction, ...], depth: int) -> None:
         _, J = _System(mask, conds).float(x_start)
         need = P - int(np.linalg.matrix_rank(np.vstack([J] + [pool[k][1] for k in sel]), tol=1e-9 * max(1.0, np.abs(J).max()))) if sel else d
-        choices = _parametrisations(np.vstack([J] + [pool[k][1] for k in sel]) if sel else J, pool, need, limit=2 if sel else 4)
+        choices = _parametrisations(np.vstack([J] + [pool[k][1] for k in sel]) if sel else J, pool, need, limit=2 if sel else 4,
+                                    deadline=deadline)
         for extra in choices:
             extra = [k for k in extra if k not in sel]
             L_new = np.vstack([pool[k][1] for k in extra])
@@ -401,6 +457,8 @@ def _snap_and_complete(
                 continue
             costs = [[abs(float(f) - v) for f in opts] for opts, v in zip(options, values)]
             for pick in _cheapest_combinations(costs, max(1, max_candidates // 4)):
+                if deadline is not None and deadline.expired():
+                    raise _OutOfTime
                 if budget["tried"] >= max_candidates or len(found) >= keep:
                     return
                 budget["tried"] += 1

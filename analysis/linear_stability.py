@@ -1,195 +1,152 @@
-"""Linear stability: the stability function R(z) of a Runge-Kutta method.
+"""Linear stability of a Runge-Kutta method: R(z), its intervals, a plot window and the verdicts.
 
-Applied to ``y' = lambda y`` one step multiplies ``y`` by ``R(z)``, ``z = h lambda``::
+:func:`stability` puts together the stability function (:mod:`analysis.rational_stability`),
+the real and imaginary stability intervals and the plot window
+(:mod:`analysis.stability_regions`) and the A-/L-/A(alpha)-/algebraic stability, stiff
+accuracy and Pade verdicts (:mod:`analysis.stability_verdicts`) in one
+:class:`StabilityInfo`, cached on the tableau. The stability region is
+``{z : |R(z)| <= 1}``.
 
-    R(z) = det(I - z A + z 1 b^T) / det(I - z A)
-
-For explicit methods ``R(z) = 1 + sum_k (b^T A^(k-1) 1) z^k`` is a polynomial of degree at
-most ``s``. The stability region is ``{z : |R(z)| <= 1}``.
+Imports numpy, sympy and the package's ``rational_stability``, ``stability_regions`` and
+``tableau`` modules (``stability_verdicts`` when the verdicts are asked for).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import sympy as sp
 
+from .rational_stability import StabilityFunction, Z, stability_function, stability_polynomial_coefficients, stability_rational
+from .stability_regions import IMAG_EXCESS_TOL, axis_polynomials, plot_window, stability_intervals
 from .tableau import ButcherTableau
 
-__all__ = ["StabilityInfo", "stability_function", "stability_polynomial_coefficients", "stability", "region_grid", "Z"]
+#: Coefficients beyond this size make |R| overflow float64 anywhere but next to 0.
+_MAX_SCALE = 1e100
+_OVERFLOW_NOTE = "the coefficients are too large for float64 (|R| overflows): intervals and verdicts not computed"
 
-Z = sp.Symbol("z")
+__all__ = ["StabilityFunction", "StabilityInfo", "stability_rational", "stability_function",
+           "stability_polynomial_coefficients", "stability", "region_grid", "plot_window", "Z", "IMAG_EXCESS_TOL",
+           "axis_polynomials"]
 
-
-def stability_function(tableau: ButcherTableau, exact: bool | None = None) -> sp.Expr:
-    """R(z) as a sympy expression (a polynomial for explicit methods, otherwise a
-    rational function ``P/Q``), exact when the tableau is exact."""
-    use_exact = tableau.is_exact if exact is None else exact
-    s = tableau.stages
-    if use_exact and tableau.exact is not None:
-        A = sp.Matrix(tableau.exact.A)
-        b = sp.Matrix(tableau.exact.b)
-    else:
-        A = sp.Matrix(tableau.A.tolist())
-        b = sp.Matrix(tableau.b.tolist())
-    one = sp.ones(s, 1)
-    if tableau.is_explicit:
-        coeffs = [sp.Integer(1)]
-        v = one
-        for _ in range(s):
-            coeffs.append(sp.expand((b.T * v)[0]))
-            v = A * v
-        return sp.Add(*[c * Z**k for k, c in enumerate(coeffs)])
-    eye = sp.eye(s)
-    num = sp.expand((eye - Z * A + Z * one * b.T).det(method="berkowitz"))
-    den = sp.expand((eye - Z * A).det(method="berkowitz"))
-    if use_exact:
-        num, den = sp.Poly(num, Z), sp.Poly(den, Z)
-        g = sp.gcd(num, den)
-        num, den = sp.quo(num, g), sp.quo(den, g)
-        lc = den.LC()
-        return sp.expand(num.as_expr() / lc) / sp.expand(den.as_expr() / lc)
-    return num / den
-
-
-def stability_polynomial_coefficients(tableau: ButcherTableau) -> np.ndarray:
-    """Float coefficients ``[1, b.1, b.A.1, ...]`` of R(z) for an explicit method
-    (lowest degree first)."""
-    s = tableau.stages
-    out = np.empty(s + 1)
-    out[0] = 1.0
-    v = np.ones(s)
-    for k in range(1, s + 1):
-        out[k] = tableau.b @ v
-        v = tableau.A @ v
-    return out
-
-
-def _numer_denom_float(R: sp.Expr) -> tuple[np.ndarray, np.ndarray]:
-    num, den = sp.fraction(sp.together(R))
-    P = np.array([float(c) for c in sp.Poly(num, Z).all_coeffs()[::-1]], dtype=np.float64)
-    Q = np.array([float(c) for c in sp.Poly(den, Z).all_coeffs()[::-1]], dtype=np.float64)
-    return P, Q
-
-
-def _eval(P: np.ndarray, Q: np.ndarray, z: np.ndarray) -> np.ndarray:
-    return np.polynomial.polynomial.polyval(z, P) / np.polynomial.polynomial.polyval(z, Q)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class StabilityInfo:
     """Stability data of a method.
 
     ``real_interval`` is ``(x_min, 0)``: the largest segment ``[x_min, 0]`` of the negative
-    real axis inside the region (``-inf`` when unbounded). ``imag_interval`` is ``y_max``
-    such that ``[-i y_max, i y_max]`` lies in the region (0 when only the origin does,
-    ``inf`` when the whole axis does).
+    real axis inside the region (``-inf`` when unbounded). ``imag_limit`` is ``y_max`` such
+    that ``[-i y_max, i y_max]`` lies in the region (0 when only the origin does, ``inf``
+    when the whole axis does); ``imag_excess`` describes how little |R(iy)| exceeds 1 when
+    ``imag_limit`` is 0 because of a tiny excess near 0. ``verdicts`` holds the
+    A-/L-/algebraic stability verdicts (:mod:`analysis.stability_verdicts`).
     """
 
-    R: sp.Expr
-    is_polynomial: bool
+    function: StabilityFunction
     real_interval: tuple[float, float]
     imag_limit: float
     a_stable_on_axis: bool
+    intervals_arithmetic: str
+    imag_excess: dict[str, Any] | None
+    window: dict[str, Any]
+    verdicts: Any = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def R(self) -> sp.Expr:
+        return self.function.expr()
+
+    @property
+    def is_polynomial(self) -> bool:
+        return self.function.is_polynomial
 
     @property
     def R_text(self) -> str:
-        return sp.sstr(self.R)
+        return self.function.text()
 
     @property
     def R_ascending(self) -> str:
-        """R(z) as text with powers of z ascending: ``1 + z + z**2/2 + ...``."""
-        asc = lambda e: sp.sstr(sp.expand(e), order="rev-lex")  # noqa: E731
-        if self.is_polynomial:
-            return asc(self.R)
-        num, den = sp.fraction(sp.together(self.R))
-        return f"({asc(num)}) / ({asc(den)})"
+        """R(z) as text with powers of z ascending and ``Q(0) = 1``."""
+        return self.function.text()
 
     def latex(self) -> str:
         """R(z) in LaTeX, powers ascending."""
-        asc = lambda e: sp.latex(sp.expand(e), order="rev-lex")  # noqa: E731
-        if self.is_polynomial:
-            return asc(self.R)
-        num, den = sp.fraction(sp.together(self.R))
-        return f"\\frac{{{asc(num)}}}{{{asc(den)}}}"
+        return self.function.latex()
+
+    def imaginary_text(self) -> str:
+        """The imaginary interval in words (the tiny-excess case spelled out)."""
+        hi = self.imag_limit
+        if math.isnan(hi):
+            return "not computed"
+        if not math.isfinite(hi):
+            return "the whole axis"
+        if hi > 0:
+            return f"[-{hi:.6g}i, {hi:.6g}i]"
+        ex = self.imag_excess
+        if ex is None:
+            return "only 0 (|R(iy)| > 1 for small y != 0)"
+        if not ex.get("tiny"):
+            return f"only 0 (|R(iy)|^2 - 1 = {ex['leading_coefficient']:.3g} y^{ex['leading_power']} + ... > 0 for small y != 0)"
+        lim = ex["within_tolerance_up_to"]
+        lim_t = "every y" if not math.isfinite(lim) else f"|y| <= {lim:.4g}"
+        return (f"only 0, but |R(iy)| exceeds 1 only slightly near 0: |R(iy)|^2 - 1 = "
+                f"{ex['leading_coefficient']:.2g} y^{ex['leading_power']} + ..., and |R(iy)| <= 1 + {ex['tolerance']:g} for {lim_t}")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        p, q = self.function.sympy_coefficients()
+        d: dict[str, Any] = {
             "R": self.R_text,
             "polynomial": self.is_polynomial,
+            "numerator": [sp.sstr(c) for c in p],
+            "denominator": [sp.sstr(c) for c in q],
+            "degrees": list(self.function.degrees),
+            "arithmetic": self.function.kind,
             "real_interval": [_json_float(self.real_interval[0]), 0.0],
             "imag_interval": [_json_float(-self.imag_limit), _json_float(self.imag_limit)],
+            "intervals_arithmetic": self.intervals_arithmetic,
+            "imag_excess": None if self.imag_excess is None else {k: _json_float(v) if isinstance(v, float) else v for k, v in self.imag_excess.items()},
+            "plot_window": self.window,
+            "notes": list(self.notes),
         }
+        if self.verdicts is not None:
+            d.update(self.verdicts.to_json())
+        return d
 
 
-def _json_float(x: float) -> float | str:
+def _json_float(x: float) -> float | str | None:
+    if math.isnan(x):
+        return None
     return x if np.isfinite(x) else ("-inf" if x < 0 else "inf")
 
 
-def stability(tableau: ButcherTableau, *, exact: bool | None = None, search: float = 1e3) -> StabilityInfo:
-    """Stability function and the real and imaginary stability intervals.
+def stability(tableau: ButcherTableau, *, exact: bool | None = None, verdicts: bool = True) -> StabilityInfo:
+    """Stability function, real and imaginary stability intervals, plot window and (with
+    ``verdicts``) the A-/L-/A(alpha)-/algebraic stability and stiff accuracy verdicts
+    (cached on the tableau)."""
+    key = f"stability-{exact}-{verdicts}"
+    hit = tableau._cache.get(key)
+    if hit is not None:
+        return hit
+    Rf = stability_rational(tableau, exact)
+    if not (np.all(np.isfinite(Rf.P_float)) and np.all(np.isfinite(Rf.Q_float))) or tableau.coefficient_scale > _MAX_SCALE:
+        info = StabilityInfo(Rf, (math.nan, 0.0), math.nan, False, "not computed", None,
+                             {"re": [-5.0, 5.0], "im": [-5.0, 5.0], "from": "default"}, None,
+                             tuple(n for n in (Rf.note, _OVERFLOW_NOTE) if n))
+        tableau._cache[key] = info
+        return info
+    real, imag, whole = stability_intervals(Rf)
+    notes = tuple(n for n in (Rf.note,) if n)
+    window = plot_window(Rf, real.end, imag.end)
+    info = StabilityInfo(Rf, (real.end, 0.0), imag.end, whole, real.arithmetic if real.arithmetic == imag.arithmetic else f"{real.arithmetic}/{imag.arithmetic}",
+                         imag.excess, window, None, notes)
+    if verdicts:
+        from .stability_verdicts import assess_stability
 
-    The interval ends are roots of ``|R|^2 - 1`` on each axis (polynomial roots); a root
-    counts as the end when ``|R| > 1`` just beyond it. Intervals reaching ``search`` are
-    reported as infinite.
-    """
-    R = stability_function(tableau, exact=exact)
-    P, Q = _numer_denom_float(R)
-    is_poly = len(Q) == 1
-    P = P / Q[0] if is_poly else P
-    Q = Q / Q[0] if is_poly else Q
-
-    def absR(z: np.ndarray) -> np.ndarray:
-        return np.abs(_eval(P, Q, np.asarray(z, dtype=complex)))
-
-    # real axis: roots of P^2 - Q^2 (|R| = 1) on the negative axis
-    poly = np.polynomial.polynomial
-    real_roots = _real_roots(poly.polysub(poly.polymul(P, P), poly.polymul(Q, Q)))
-    xmin = _first_exit(absR, sorted([r for r in real_roots if r < -1e-12], reverse=True), direction=-1.0, far=-search)
-    # imaginary axis: |P(iy)|^2 - |Q(iy)|^2 as a polynomial in y
-    Pi = _on_imag_axis(P)
-    Qi = _on_imag_axis(Q)
-    diff = poly.polysub(_abs2(Pi), _abs2(Qi))
-    imag_roots = _real_roots(diff)
-    ymax = _first_exit(lambda y: absR(1j * np.asarray(y)), sorted([r for r in imag_roots if r > 1e-12]), direction=1.0, far=search)
-    return StabilityInfo(R=R, is_polynomial=is_poly, real_interval=(xmin, 0.0), imag_limit=ymax, a_stable_on_axis=bool(np.isinf(ymax)))
-
-
-def _real_roots(coeffs: np.ndarray) -> list[float]:
-    c = np.trim_zeros(np.asarray(coeffs, dtype=float), "b")
-    if len(c) <= 1:
-        return []
-    scale = np.max(np.abs(c))
-    c = np.where(np.abs(c) < 1e-14 * scale, 0.0, c)
-    c = np.trim_zeros(c, "b")
-    if len(c) <= 1:
-        return []
-    roots = np.polynomial.polynomial.polyroots(c)
-    return [float(r.real) for r in roots if abs(r.imag) <= 1e-7 * max(1.0, abs(r))]
-
-
-def _first_exit(absR, candidates: list[float], direction: float, far: float) -> float:
-    """Walk from the origin along an axis through the points where ``|R| = 1``; return
-    the first one after which ``|R| > 1`` (``direction * inf`` if there is none)."""
-    prev = 0.0
-    for r in candidates + [far]:
-        if absR(np.array([0.5 * (prev + r)]))[0] > 1.0 + 1e-10:
-            return prev
-        prev = r
-    return direction * np.inf
-
-
-def _on_imag_axis(P: np.ndarray) -> np.ndarray:
-    """Complex coefficients of P(i y) as a polynomial in y."""
-    return np.array([c * (1j) ** k for k, c in enumerate(P)], dtype=complex)
-
-
-def _abs2(Pc: np.ndarray) -> np.ndarray:
-    """Coefficients of |P(iy)|^2 = P(iy) conj(P(iy)) for real y (real polynomial)."""
-    prod = np.polynomial.polynomial.polymul(Pc, np.conj(Pc))
-    return prod.real
+        object.__setattr__(info, "verdicts", assess_stability(tableau, info, exact=exact))
+    tableau._cache[key] = info
+    return info
 
 
 def region_grid(
@@ -200,22 +157,14 @@ def region_grid(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(X, Y, |R(X + iY)|)`` on an ``n x n`` grid, for contour plots of the region.
 
-    The default box covers the real and imaginary stability intervals with a margin.
-    """
-    info_R = stability_function(tableau, exact=False)
-    P, Q = _numer_denom_float(info_R)
+    The default box is :func:`plot_window` (taken from |R| itself)."""
+    Rf = stability_rational(tableau, exact=False if not tableau.is_exact else None)
     if re is None or im is None:
-        st = stability(tableau, exact=False)
-        xr = st.real_interval[0]
-        xr = -6.0 if not np.isfinite(xr) else min(-1.0, xr)
-        yr = st.imag_limit
-        yr = 6.0 if not np.isfinite(yr) or yr > 1e3 else max(yr, 3.0)
-        span = max(abs(xr), yr, 3.0)
-        re = re or (-1.25 * span, 0.35 * span)
-        im = im or (-1.15 * span, 1.15 * span)
+        st = stability(tableau, verdicts=False)
+        re = re or tuple(st.window["re"])
+        im = im or tuple(st.window["im"])
     x = np.linspace(re[0], re[1], n)
     y = np.linspace(im[0], im[1], n)
     X, Y = np.meshgrid(x, y)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        M = np.abs(_eval(P, Q, X + 1j * Y))
+    M = np.abs(Rf.evaluator()(X + 1j * Y))
     return X, Y, M

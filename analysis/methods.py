@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import AnalysisInputError
+from .expressions import number_value
 from .numbers import format_exact
 from .order import check_order
 from .tableau import ButcherTableau
@@ -46,6 +47,16 @@ class CatalogueEntry:
     def tableau(self) -> ButcherTableau:
         return ButcherTableau.from_dict({k: self.data[k] for k in ("A", "b", "c", "b_hat", "name") if self.data.get(k) is not None},
                                         source=f"catalogue:{self.name}")
+
+    @cached_property
+    def float_A_b(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, b)`` in float64, read from the catalogue text without building the exact
+        tableau (rational entries need no sympy at all); for identification."""
+        if "tableau" in self.__dict__:
+            return self.tableau.A, self.tableau.b
+        conv = lambda x: float(x) if isinstance(x, (int, float)) else number_value(str(x), f"catalogue:{self.name}")  # noqa: E731
+        return (np.array([[conv(x) for x in row] for row in self.data["A"]], dtype=np.float64),
+                np.array([conv(x) for x in self.data["b"]], dtype=np.float64))
 
     @property
     def stages(self) -> int:
@@ -134,14 +145,15 @@ class Identification:
         }
 
 
-def _distance(a: ButcherTableau, b: ButcherTableau) -> float:
-    if a.stages != b.stages:
+def _distance(a: ButcherTableau, b: ButcherTableau | tuple[np.ndarray, np.ndarray]) -> float:
+    bA, bb = (b.A, b.b) if isinstance(b, ButcherTableau) else b
+    if a.stages != len(bb):
         return float("inf")
     best = float("inf")
     perms = [tuple(range(a.stages))] if a.is_explicit or a.stages > 5 else itertools.permutations(range(a.stages))
     for perm in perms:
         p = list(perm)
-        d = max(float(np.max(np.abs(a.A[np.ix_(p, p)] - b.A))), float(np.max(np.abs(a.b[p] - b.b))))
+        d = max(float(np.max(np.abs(a.A[np.ix_(p, p)] - bA))), float(np.max(np.abs(a.b[p] - bb))))
         best = min(best, d)
     return best
 
@@ -152,7 +164,7 @@ def identify(tableau: ButcherTableau, tol: float = 1e-10, order: int | None = No
     for e in catalogue().values():
         if e.stages != tableau.stages or e.explicit != tableau.is_explicit:
             continue
-        d = _distance(tableau, e.tableau)
+        d = _distance(tableau, e.float_A_b)
         if dist is None or d < dist:
             closest, dist = e.name, d
     fam, params = _family(tableau, order)

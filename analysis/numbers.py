@@ -134,4 +134,6 @@ def format_exact(value: Any) -> str:
         return repr(value)
     if isinstance(value, Fraction):
         return str(value)
+    if isinstance(value, sp.Rational):
+        return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
     return sp.sstr(sp.sympify(value))

@@ -6,11 +6,21 @@ A Runge-Kutta method with ``s`` stages for ``y' = f(t, y)`` is given by ``(A, b,
     y_{n+1} = y_n + h sum_i b[i] k_i
 
 The row-sum condition ``c = A 1`` is assumed by the rooted-tree order conditions.
+
+A tableau also records the precision its coefficients carry (:attr:`ButcherTableau.digits`):
+long decimals such as Verner's published 40-digit coefficients, or float32 data, are
+rounded values, and the checker's default tolerance is taken from their digits. In a
+notebook a tableau shows its coefficients (``repr``, ``_repr_latex_``); ``to_latex()`` and
+``to_sympy()`` give the Butcher array as LaTeX and as sympy matrices.
+
+Imports numpy, sympy and the package's ``atomic``, ``errors``, ``expressions`` and
+``numbers`` modules.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -22,11 +32,19 @@ import sympy as sp
 
 from .atomic import write_json_atomic
 from .errors import TableauError, TableauWarning
+from .expressions import decimal_digits
 from .numbers import format_exact, is_exact, parse_entry, to_float
 
-__all__ = ["ButcherTableau", "ExactTableau", "load_tableau"]
+__all__ = ["ButcherTableau", "ExactTableau", "load_tableau", "ROUNDED_MIN_DIGITS", "FLOAT32_DIGITS"]
 
 _ROW_SUM_RTOL = 1e-10
+#: Decimals with at least this many significant digits are read as rounded values.
+ROUNDED_MIN_DIGITS = 7
+#: The digits float32 data carry (2^-24 ~ 6e-8).
+FLOAT32_DIGITS = 8
+_FLOAT64_DIGITS = 16
+#: Largest tableau shown in full by ``repr`` (larger ones show c and b only).
+_REPR_FULL_STAGES = 8
 
 
 @dataclass(frozen=True)
@@ -69,6 +87,12 @@ class ButcherTableau:
     b_hat : (s,) array-like, optional
         Weights of an embedded method.
     name : str, optional
+    digits : int, optional
+        Significant decimal digits the coefficients carry when they are rounded values.
+        Default: detected -- the fewest digits among the decimal entries with at least
+        :data:`ROUNDED_MIN_DIGITS` significant digits (``"0.161"`` is exact, a 40-digit
+        decimal is rounded at its 40th digit), :data:`FLOAT32_DIGITS` for float32 data,
+        ``None`` (not rounded) for exact entries and full float64 values.
 
     After construction ``A``, ``b``, ``c`` and ``b_hat`` are read-only float64 arrays and
     ``exact`` holds the exact coefficients (or ``None`` when any entry was a float).
@@ -79,10 +103,18 @@ class ButcherTableau:
     c: Any = None
     b_hat: Any = None
     name: str | None = None
+    digits: int | None = None
     exact: ExactTableau | None = field(init=False, default=None)
+    _cache: dict = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         label = f"tableau {self.name!r}" if self.name else "tableau"
+        if self.digits is None:
+            object.__setattr__(self, "digits", _carried_digits([self.A, self.b, self.c, self.b_hat]))
+        elif isinstance(self.digits, bool) or not isinstance(self.digits, (int, np.integer)) or not 1 <= int(self.digits) <= 10_000:
+            raise TableauError(f"{label}: digits must be a whole number >= 1, got {self.digits!r}")
+        else:
+            object.__setattr__(self, "digits", int(self.digits))
         A_rows = _as_rows(self.A, "A", label)
         s = len(A_rows)
         if s == 0:
@@ -176,14 +208,33 @@ class ButcherTableau:
             return np.tril(np.ones((s, s), dtype=bool), -1)
         return np.ones((s, s), dtype=bool)
 
+    @property
+    def coefficient_scale(self) -> float:
+        """``max(1, max |a_ij|, max |b_i|, max |b_hat_i|)``: the scale tolerances are relative to."""
+        vals = [1.0, float(np.max(np.abs(self.A))), float(np.max(np.abs(self.b)))]
+        if self.b_hat is not None:
+            vals.append(float(np.max(np.abs(self.b_hat))))
+        return max(vals)
+
+    @property
+    def precision_note(self) -> str | None:
+        """What the coefficients' precision is, in words, when they are rounded values."""
+        if self.digits is None:
+            return None
+        if not self.is_exact and self.digits == FLOAT32_DIGITS and _all_float32(self):
+            return "float32 coefficients (about 8 significant digits)"
+        kind = "decimal" if self.is_exact else "float"
+        return f"{self.digits}-digit {kind} coefficients, read as rounded at their last digit"
+
     def with_name(self, name: str | None) -> "ButcherTableau":
-        return _rebuild(**self._ctor_args(), name=name)
+        return _rebuild(**self._ctor_args(), name=name, digits=self.digits)
 
     def as_float(self) -> "ButcherTableau":
         """The same method with float64 entries only (drops the exact values)."""
         return _rebuild(
             A=self.A.tolist(), b=self.b.tolist(), c=self.c.tolist(),
             b_hat=None if self.b_hat is None else self.b_hat.tolist(), name=self.name,
+            digits=self.digits if self.digits is not None and self.digits < _FLOAT64_DIGITS else None,
         )
 
     def _ctor_args(self) -> dict[str, Any]:
@@ -203,18 +254,20 @@ class ButcherTableau:
         for key in ("b", "c", "b_hat"):
             if args[key] is not None:
                 args[key] = [args[key][p[i]] for i in range(self.stages)]
-        return _rebuild(**args, name=self.name)
+        return _rebuild(**args, name=self.name, digits=self.digits)
 
     # ------------------------------------------------------------------ equality
     def __eq__(self, other: object) -> bool:
+        """Same coefficients: exact entries compare exactly when both are rational and to 50
+        digits otherwise (two ways of writing one algebraic number are equal); float
+        entries compare bit for bit."""
         if not isinstance(other, ButcherTableau):
             return NotImplemented
         if self.exact is not None and other.exact is not None:
             a, o = self.exact, other.exact
-            pairs = list(zip(a.entries(), o.entries()))
-            if len(a.entries()) != len(o.entries()):
+            if len(a.entries()) != len(o.entries()) or self.stages != other.stages:
                 return False
-            return all(x == y or sp.simplify(x - y) == 0 for x, y in pairs)
+            return all(_same_number(x, y) for x, y in zip(a.entries(), o.entries()))
         if (self.b_hat is None) != (other.b_hat is None):
             return False
         return (
@@ -229,12 +282,94 @@ class ButcherTableau:
         return hash((self.A.tobytes(), self.b.tobytes()))
 
     def __repr__(self) -> str:
-        kind = "exact" if self.exact is not None else "float"
-        return f"ButcherTableau(name={self.name!r}, stages={self.stages}, {kind}, {'explicit' if self.is_explicit else 'implicit'})"
+        kind = "exact" if self.exact is not None else "float64"
+        if self.digits is not None:
+            kind += f", {self.digits} digits"
+        head = (f"ButcherTableau({self.name!r}, {self.stages} stages, "
+                f"{'explicit' if self.is_explicit else 'implicit'}, {kind})")
+        if self.stages <= _REPR_FULL_STAGES:
+            return head + "\n" + self.to_text(max_entry_width=14)
+        short = lambda v: _short_vector(v, self)  # noqa: E731
+        return head + "\n  c = " + short("c") + "\n  b = " + short("b") + ("" if self.b_hat is None else "\n  b_hat = " + short("b_hat"))
+
+    def to_text(self, exact: bool = True, max_entry_width: int = 28) -> str:
+        """The tableau as text in the usual ``c | A`` over ``b`` layout; exact entries when
+        they fit ``max_entry_width`` characters, else floats to 10 significant digits."""
+        s = self.stages
+        use_exact = exact and self.exact is not None and max(len(format_exact(x)) for x in self.exact.entries()) <= max_entry_width
+        if use_exact:
+            e = self.exact
+            fmt = format_exact
+            A = [[fmt(x) for x in row] for row in e.A]
+            b, c = [fmt(x) for x in e.b], [fmt(x) for x in e.c]
+            bh = None if e.b_hat is None else [fmt(x) for x in e.b_hat]
+        else:
+            fmt_f = (lambda x: f"{float(x):.10g}") if self.exact is not None or self.digits is not None else (lambda x: repr(float(x)))
+            A = [[fmt_f(x) for x in row] for row in self.A]
+            b, c = [fmt_f(x) for x in self.b], [fmt_f(x) for x in self.c]
+            bh = None if self.b_hat is None else [fmt_f(x) for x in self.b_hat]
+        if self.is_explicit:
+            A = [[x if j < i else "" for j, x in enumerate(row)] for i, row in enumerate(A)]
+        cw = max(len(x) for x in c)
+        cols = [max([len(A[i][j]) for i in range(s)] + [len(b[j])] + ([len(bh[j])] if bh else [])) for j in range(s)]
+        lines = [f"  {c[i]:>{cw}} | " + "  ".join(f"{A[i][j]:<{cols[j]}}" for j in range(s)).rstrip() for i in range(s)]
+        lines.append("  " + "-" * cw + "-+-" + "-" * (sum(cols) + 2 * (s - 1)))
+        lines.append(f"  {'':>{cw}} | " + "  ".join(f"{b[j]:<{cols[j]}}" for j in range(s)).rstrip())
+        if bh:
+            lines.append(f"  {'':>{cw}} | " + "  ".join(f"{bh[j]:<{cols[j]}}" for j in range(s)).rstrip() + "   (embedded)")
+        if exact and self.exact is not None and not use_exact:
+            lines.append("  (exact entries too long to show here; to_dict() or to_sympy() has them)")
+        return "\n".join(lines)
+
+    def to_sympy(self) -> dict[str, sp.Matrix | None]:
+        """``{"A": Matrix, "b": Matrix, "c": Matrix, "b_hat": Matrix or None}``: exact sympy
+        numbers for exact tableaux, sympy Floats holding the float64 values otherwise
+        (``b``, ``c``, ``b_hat`` are column vectors)."""
+        if self.exact is not None:
+            e = self.exact
+            return {"A": sp.Matrix(e.A), "b": sp.Matrix(e.b), "c": sp.Matrix(e.c),
+                    "b_hat": None if e.b_hat is None else sp.Matrix(e.b_hat)}
+        fl = lambda x: sp.Float(float(x), 17)  # noqa: E731
+        return {"A": sp.Matrix(self.A.shape[0], self.A.shape[1], [fl(x) for x in self.A.flat]),
+                "b": sp.Matrix([fl(x) for x in self.b]), "c": sp.Matrix([fl(x) for x in self.c]),
+                "b_hat": None if self.b_hat is None else sp.Matrix([fl(x) for x in self.b_hat])}
+
+    def to_latex(self) -> str:
+        """The Butcher array as a LaTeX ``array`` (math mode): ``c | A`` over ``b`` (and
+        ``b_hat``); exact entries typeset by sympy, floats to 10 significant digits."""
+        s = self.stages
+        if self.exact is not None:
+            e = self.exact
+            tex = sp.latex
+            A = [[tex(x) for x in row] for row in e.A]
+            b, c = [tex(x) for x in e.b], [tex(x) for x in e.c]
+            bh = None if e.b_hat is None else [tex(x) for x in e.b_hat]
+        else:
+            tex_f = lambda x: _latex_float(float(x))  # noqa: E731
+            A = [[tex_f(x) for x in row] for row in self.A]
+            b, c = [tex_f(x) for x in self.b], [tex_f(x) for x in self.c]
+            bh = None if self.b_hat is None else [tex_f(x) for x in self.b_hat]
+        if self.is_explicit:
+            A = [[x if j < i else "" for j, x in enumerate(row)] for i, row in enumerate(A)]
+        rows = [f"{c[i]} & " + " & ".join(A[i]) + r" \\" for i in range(s)]
+        rows.append(r"\hline")
+        rows.append(" & " + " & ".join(b) + (r" \\" if bh else ""))
+        if bh:
+            rows.append(" & " + " & ".join(bh))
+        return "\\begin{array}{c|" + "c" * s + "}\n" + "\n".join(rows) + "\n\\end{array}"
+
+    def _repr_latex_(self) -> str:
+        return "$$" + self.to_latex() + "$$"
 
     # ------------------------------------------------------------------ I/O
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict; exact entries as strings, floats as round-tripping numbers."""
+        hit = self._cache.get("dict")
+        if hit is None:
+            hit = self._cache["dict"] = self._make_dict()
+        return {k: ([list(r) for r in v] if k == "A" else (list(v) if isinstance(v, list) else v)) for k, v in hit.items()}
+
+    def _make_dict(self) -> dict[str, Any]:
         if self.exact is not None:
             e = self.exact
             fmt = format_exact
@@ -301,7 +436,7 @@ def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
     except (OSError, UnicodeDecodeError) as exc:
         raise TableauError(f"{src}: cannot read file ({exc.__class__.__name__})") from None
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_JsonFloat)
     except json.JSONDecodeError as exc:
         raise TableauError(f"{src}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
@@ -361,10 +496,119 @@ def _as_vector(value: Any, nm: str, s: int, label: str) -> list[Any]:
 
 
 def _exact_sum(values: Sequence[sp.Expr]) -> sp.Expr:
-    """Sum of exact numbers; rationals are added directly (``sp.expand`` only for surds)."""
+    """Sum of exact numbers; rationals are added as fractions (``sp.expand`` only for surds)."""
+    if all(isinstance(v, sp.Rational) for v in values):
+        from fractions import Fraction
+
+        tot = sum((Fraction(int(v.p), int(v.q)) for v in values), Fraction(0))
+        return sp.Rational(tot.numerator, tot.denominator)
     total = sp.Add(*values)
     return total if total.is_Rational else sp.expand(total)
 
 
 def _exact_zero(x: sp.Expr) -> bool:
-    return x == 0 or (not x.is_Rational and sp.simplify(x) == 0)
+    """Zero exactly for rationals; for algebraic numbers zero to 50 digits (a row-sum
+    warning needs no proof, and this never calls sympy's simplification)."""
+    if x.is_Rational:
+        return x == 0
+    return abs(sp.N(x, 50)) <= sp.Float(10) ** -45
+
+
+def _same_number(x: sp.Expr, y: sp.Expr) -> bool:
+    if x == y:
+        return True
+    if x.is_Rational and y.is_Rational:
+        return False
+    return abs(sp.N(x - y, 50)) <= sp.Float(10) ** -45 * max(1, abs(sp.N(x, 15)))
+
+
+def _float_digits(v: float) -> int:
+    """Significant digits of the shortest repr of a float (``0.16666667`` -> 8)."""
+    mant = repr(float(v)).lower().split("e")[0].lstrip("-").replace(".", "")
+    return len(mant.strip("0"))
+
+
+class _JsonFloat(float):
+    """A float read from JSON that remembers the text it was written as."""
+
+    __slots__ = ("text",)
+
+    def __new__(cls, text: str) -> "_JsonFloat":
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+def _carried_digits(values: Sequence[Any]) -> int | None:
+    """The digits rounded inputs carry (see :class:`ButcherTableau` ``digits``), or None.
+
+    Decimal strings: the fewest significant digits among those with at least
+    :data:`ROUNDED_MIN_DIGITS` (published decimals keep a fixed number of places, so the
+    shortest is the least precise). Numbers written in a JSON file: the most digits any of
+    them was written with, when that is below 16 (with 16 or 17 they are float64 values).
+    float32 data (numpy float32, or floats that are all float32 values): 8. Floats made in
+    Python carry no digits: they are float64 values.
+    """
+    long_digits: list[int] = []
+    json_digits: list[int] = []
+    floats: list[float] = []
+    f32 = False
+
+    def visit(v: Any) -> None:
+        nonlocal f32
+        if isinstance(v, np.ndarray):
+            if v.dtype == np.float32:
+                f32 = True
+            for x in v.flat:
+                visit(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                visit(x)
+        elif isinstance(v, str):
+            d = decimal_digits(v)
+            if d >= ROUNDED_MIN_DIGITS:
+                long_digits.append(d)
+        elif isinstance(v, np.float32):
+            f32 = True
+        elif isinstance(v, (float, np.floating)) and not isinstance(v, bool):
+            fv = float(v)
+            if math.isfinite(fv):
+                floats.append(fv)
+                if isinstance(v, _JsonFloat):
+                    json_digits.append(decimal_digits(v.text))
+
+    for v in values:
+        if v is not None:
+            visit(v)
+    if f32:
+        return FLOAT32_DIGITS
+    if floats and max(_float_digits(x) for x in floats) > FLOAT32_DIGITS + 1 and all(float(np.float32(x)) == x for x in floats):
+        return FLOAT32_DIGITS  # float32 values stored as float64 (e.g. array.tolist() of float32 data)
+    if json_digits and ROUNDED_MIN_DIGITS <= max(json_digits) < _FLOAT64_DIGITS:
+        long_digits.append(max(json_digits))
+    return min(long_digits) if long_digits else None
+
+
+def _all_float32(t: "ButcherTableau") -> bool:
+    arrs = [t.A, t.b] + ([t.b_hat] if t.b_hat is not None else [])
+    return all(np.array_equal(a.astype(np.float32).astype(np.float64), a) for a in arrs)
+
+
+def _short_vector(key: str, t: "ButcherTableau") -> str:
+    """A vector of the tableau, at most 6 entries shown (first 3, last 3)."""
+    if t.exact is not None:
+        vals = [format_exact(x) for x in getattr(t.exact, key)]
+        vals = [v if len(v) <= 16 else f"{to_float(x):.10g}" for v, x in zip(vals, getattr(t.exact, key))]
+    else:
+        vals = [f"{float(x):.10g}" for x in getattr(t, key)]
+    if len(vals) > 6:
+        vals = vals[:3] + ["..."] + vals[-3:]
+    return "[" + ", ".join(vals) + "]"
+
+
+def _latex_float(x: float) -> str:
+    text = f"{x:.10g}"
+    if "e" in text:
+        m, e = text.split("e")
+        return f"{m} \\cdot 10^{{{int(e)}}}"
+    return text

@@ -158,3 +158,34 @@ def test_identify_family_member():
     ident = identify(t)
     assert ident.kind == "family" and ident.name == "2-stage order-2 family (c2 = 2)"
     assert ident.closest in ("Heun", "Midpoint", "Ralston2") and ident.distance == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ issue 12, section 5: measured order
+def test_measured_order_is_fitted_over_the_asymptotic_range_only():
+    from algodiscover.analysis import measure_order
+    from algodiscover.analysis.accuracy import fit_asymptotic_slope
+
+    t = sp.Symbol("t")
+    # a reference solution that is off by 1e-9: one-step errors bend into a plateau at small h
+    plateau = OdeFamilySpec("plateau", (y,), (-a * y,), (a,), ((0.5, 1.5),), ((1.0, 3.0),),
+                            exact_solution=(y * sp.exp(-a * t) + sp.Float(1e-9),))
+    m = measure_order(get_method("RK4"), plateau)
+    assert m.order == pytest.approx(4.0, abs=0.15) and m.uncertainty < 0.3
+    assert m.fit_range is not None and m.fit_range[0] >= 0.01 and not all(m.used)
+    assert "fitted over h in" in m.describe() and m.to_json()["fit_range"] == list(m.fit_range)
+    clean = OdeFamilySpec("clean", (y,), (-a * y,), (a,), ((0.5, 1.5),), ((1.0, 3.0),), exact_solution=(y * sp.exp(-a * t),))
+    assert measure_order(get_method("RK4"), clean).order == pytest.approx(4.0, abs=0.1)
+    # slope 3.07 that bends into a plateau is 3.07, not an average with the plateau
+    h = 0.1 / 2.0 ** np.arange(8)
+    fit = fit_asymptotic_slope(h, h**3.07 + 1e-7)
+    assert fit.slope == pytest.approx(3.07, abs=0.05) and fit.fit_range[1] == pytest.approx(0.1)
+
+
+def test_distillation_of_a_large_family_is_bounded():
+    rng = np.random.default_rng(5)
+    s = 16
+    A = np.tril(rng.uniform(-1, 1, (s, s)) / s, -1)
+    b = rng.uniform(0, 1, s)
+    d = distill(ButcherTableau(A, b / b.sum()), [general_conditions(1)], budget_s=5.0)
+    assert d.exact is None and not d.gave_up
+    assert "not snapped" in d.log[-1]

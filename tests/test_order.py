@@ -1,9 +1,13 @@
+import math
 from fractions import Fraction
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, strategies as st
 
+from algodiscover.analysis.errors import AnalysisInputError
+from algodiscover.analysis.order import MAX_TREES, order_limit, rounded_rtol, trees_through
 from algodiscover.analysis import (
     ButcherTableau,
     catalogue,
@@ -15,7 +19,6 @@ from algodiscover.analysis import (
     principal_error_norm,
     stage_order,
 )
-from algodiscover.analysis.assessment import catalogue_note
 
 CATALOGUE = list(catalogue().values())
 
@@ -31,11 +34,12 @@ def test_catalogue_orders_float64(entry):
 
 @pytest.mark.parametrize("entry", CATALOGUE, ids=lambda e: e.name)
 def test_catalogue_orders_exact(entry):
-    # Tsitouras 5(4) is published in decimals: its conditions hold to ~1e-47, checked with
-    # a tolerance in exact rational arithmetic; every other method is checked for equality.
-    tol = 1e-40 if catalogue_note(entry.tableau) else None
-    rep = check_order(entry.tableau, tol=tol)
+    # Tsitouras 5(4) is published in 48- to 52-digit decimals: its conditions hold to ~1e-47,
+    # and the default tolerance comes from those digits; every other method is checked for
+    # exact equality (tolerance 0).
+    rep = check_order(entry.tableau)
     assert rep.exact and rep.order == entry.order
+    assert (rep.tol == 0.0) == (entry.tableau.digits is None)
     if entry.embedded_order is not None:
         assert rep.embedded_order == entry.embedded_order
 
@@ -114,5 +118,115 @@ def test_cap_and_default_tolerances():
     rep = check_order(get_method("GaussLegendre3"), max_order=3)
     assert rep.order == 3 and rep.reached_cap
     f = check_order(get_method("PrinceDormand8(7)").as_float())
-    assert f.order == 8 and 0 < f.tol < 1e-10
+    assert f.order == 8 and 0 < f.tol < 1e-10 and f.arithmetic == "float64"
     assert check_order(get_method("RK4")).tol == 0.0
+
+
+# ------------------------------------------------------------------ issue 12: verdicts that are right
+def test_gauss_legendre_4_and_5_are_exact_in_their_number_field():
+    for s, p in ((4, 8), (5, 10)):
+        t = get_method(f"GaussLegendre{s}")
+        rep = check_order(t)
+        assert rep.order == p and rep.arithmetic == "exact" and rep.tol == 0.0
+        assert all(rep.residual_arithmetic[n] == "exact" for n in range(1, p + 1))
+        st = stage_order(t, detail=True)
+        assert st.order == s and st.arithmetic == "exact"
+
+
+def test_max_order_reports_every_order_past_the_first_failure():
+    rep = check_order(get_method("RK4"), max_order=8, all_orders=True)
+    assert rep.order == 4 and rep.first_failure == 5 and rep.all_orders
+    assert sorted(rep.max_residuals) == list(range(1, 9))
+    assert [rep.residual_arithmetic[n] for n in range(1, 9)] == ["exact"] * 4 + ["float64"] * 4
+    assert rep.trees == {n: c for n, c in zip(range(1, 9), (1, 1, 2, 4, 9, 20, 48, 115))}
+    assert len(rep.error_coefficients) == 9 and set(rep.error_norms) == set(range(1, 9))
+    # tau at order 5 and the principal error norm: Butcher's A(5) = 1.4505e-2 for RK4
+    assert math.sqrt(sum(x * x for x in rep.error_coefficients)) == pytest.approx(0.0145045823, rel=1e-8)
+    assert all(rep.max_residuals[n] > 0 for n in range(5, 9))
+    # without all_orders: stop at the first failure
+    assert sorted(check_order(get_method("RK4"), max_order=8).max_residuals) == [1, 2, 3, 4, 5]
+
+
+def test_order_limits_are_tree_and_memory_budgets():
+    assert order_limit(4) == 16 and trees_through(16) <= MAX_TREES < trees_through(17)
+    assert order_limit(500) < 16  # memory: trees x stages
+    for p in (17, 25, 100):
+        with pytest.raises(AnalysisInputError) as err:
+            check_order(get_method("RK4"), max_order=p)
+        assert "400,000" in str(err.value) and "\n" not in str(err.value)
+    # a huge tolerance cannot run away: explicit 4-stage methods are tested to order 5 at most
+    rep = check_order(get_method("RK4"), tol=1e9)
+    assert rep.cap == 5 and rep.order == 5 and rep.reached_cap
+
+
+HIGH_DEGREE = "6*2**(191/271)*3**(213/271)*5**(95/542)*7**(151/271)/35"
+
+
+def test_high_degree_algebraic_entries_fall_back_to_60_digits_and_decide_correctly():
+    x = HIGH_DEGREE
+    t = ButcherTableau([[0, 0], [x, 0]], [f"1 - 1/(2*({x}))", f"1/(2*({x}))"])
+    rep = check_order(t)
+    assert rep.order == 2 and rep.arithmetic == "60-digit"
+    assert any("degree" in n for n in rep.notes)
+    assert stage_order(t, detail=True).arithmetic == "60-digit"
+    # a coefficient changed by 1e-30 is caught (far above the 60-digit zero test)
+    bad = ButcherTableau([[0, 0], [x, 0]], [f"1 - 1/(2*({x})) + 10**(-30)", f"1/(2*({x}))"])
+    assert check_order(bad).order == 0
+
+
+def _decimals(t, digits):
+    fmt = lambda v: "0" if v == 0 else str(sp.N(v, digits))  # noqa: E731
+    return ButcherTableau([[fmt(v) for v in row] for row in t.exact.A], [fmt(v) for v in t.exact.b], name=f"{t.name} ({digits} digits)")
+
+
+def test_long_decimals_carry_their_precision():
+    v40 = _decimals(get_method("Verner6(5)"), 40)
+    assert v40.digits == 40 and v40.is_exact
+    rep = check_order(v40)
+    assert rep.order == 6 and rep.arithmetic == "exact"
+    assert rep.tol == pytest.approx(rounded_rtol(40) * v40.coefficient_scale) and "40-digit" in rep.tol_source
+    # short decimals stay exact values
+    assert ButcherTableau([[0, 0], ["0.5", 0]], ["0", "1"]).digits is None
+
+
+def test_float32_data_get_a_tolerance_from_their_digits(tmp_path):
+    import json
+
+    from algodiscover.analysis import load_tableau
+
+    t = get_method("Verner6(5)")
+    p = tmp_path / "vern6_f32.json"
+    p.write_text(json.dumps({"A": t.A.astype(np.float32).tolist(), "b": t.b.astype(np.float32).tolist()}))
+    f32 = load_tableau(p)
+    assert f32.digits == 8
+    rep = check_order(f32)
+    assert rep.order == 6 and rep.tol == pytest.approx(1e-6 * f32.coefficient_scale)
+    assert check_order(f32, tol=1e-12).order < 6  # float64's tolerance is too tight for float32 data
+
+
+def test_tolerance_is_relative_to_the_coefficient_scale():
+    pd8 = get_method("PrinceDormand8(7)").as_float()
+    rep = check_order(pd8, tol=1e-12)
+    assert rep.tol == pytest.approx(1e-12 * pd8.coefficient_scale) and pd8.coefficient_scale > 10
+    assert rep.tol_relative == 1e-12 and rep.tol_source == "given"
+
+
+@given(st.integers(2, 5), st.integers(0, 10**6))
+def test_exact_engine_agrees_with_fractions_and_float(s, seed):
+    rng = np.random.default_rng(seed)
+    A = [[Fraction(int(rng.integers(-9, 10)), int(rng.integers(1, 9))) if j < i else Fraction(0) for j in range(s)] for i in range(s)]
+    b = [Fraction(int(rng.integers(-9, 10)), int(rng.integers(1, 9))) for _ in range(s)]
+    t = ButcherTableau(A, b)
+    ref = elementary_weights(A, b, 5)
+    rows = condition_rows(t, 5, exact=True)
+    assert [r.phi_exact for r in rows] == [sp.Rational(phi.numerator, phi.denominator) for _, phi in ref]
+    f = check_order(t.as_float(), max_order=5, all_orders=True)
+    e = check_order(t, max_order=5, all_orders=True)
+    for n in range(1, 6):
+        assert f.max_residuals[n] == pytest.approx(e.max_residuals[n], rel=1e-9, abs=1e-12)
+
+
+@pytest.mark.parametrize("name, q", [("GaussLegendre4", 4), ("GaussLegendre5", 5), ("SDIRK34", 1), ("TR-BDF2", 2)])
+def test_stage_order_without_simplify(name, q):
+    assert stage_order(get_method(name)) == q
+    assert stage_order(get_method(name).as_float()) == q

@@ -87,3 +87,47 @@ def test_permuted_is_equivalent_but_not_equal():
     p = t.permuted([1, 0])
     assert p != t
     assert p.permuted([1, 0]) == t
+
+
+# ------------------------------------------------------------------ notebooks (issue 10, section 5)
+def test_repr_shows_the_coefficients():
+    r = repr(get_method("RK4"))
+    assert r.startswith("ButcherTableau('RK4', 4 stages, explicit, exact)")
+    assert "1/6  1/3  1/3  1/6" in r and "1/2 | 1/2" in r
+    big = repr(get_method("PrinceDormand8(7)"))
+    assert "c = [0, 1/18, 1/12, ..., " in big and "b_hat = [" in big and len(big.splitlines()) == 4
+    f = repr(ButcherTableau([[0, 0], [0.5, 0]], [0.0, 1.0]))
+    assert "float64" in f and "0.5" in f
+
+
+def test_latex_and_sympy_views():
+    t = get_method("GaussLegendre2")
+    tex = t.to_latex()
+    assert tex.startswith("\\begin{array}{c|cc}") and tex.endswith("\\end{array}") and "\\hline" in tex
+    assert "\\frac{\\sqrt{3}}{6}" in tex and t._repr_latex_() == "$$" + tex + "$$"
+    m = t.to_sympy()
+    assert m["A"].shape == (2, 2) and m["b"].shape == (2, 1) and m["b_hat"] is None
+    assert sp.simplify(m["A"][0, 1] - (sp.Rational(1, 4) - sp.sqrt(3) / 6)) == 0
+    assert sp.simplify(m["c"][1] - (sp.Rational(1, 2) + sp.sqrt(3) / 6)) == 0
+    fl = ButcherTableau([[0, 0], [0.5, 0]], [0.0, 1.0]).to_sympy()
+    assert float(fl["A"][1, 0]) == 0.5 and isinstance(fl["A"][1, 0], sp.Float) and "0.5" in ButcherTableau([[0, 0], [0.5, 0]], [0.0, 1.0]).to_latex()
+
+
+def test_digits_the_coefficients_carry(tmp_path):
+    assert get_method("RK4").digits is None
+    assert get_method("Tsitouras5(4)").digits == 48  # the published 48- to 52-digit decimals
+    assert ButcherTableau([[0, 0], ["0.3333333333333333333333333333", 0]], ["0.5", "0.5"]).digits == 28
+    assert ButcherTableau(np.array([[0, 0], [1 / 3, 0]]), [0.25, 0.75]).digits is None  # Python floats: float64
+    assert ButcherTableau(np.array([[0, 0], [1 / 3, 0]], dtype=np.float32), [0.25, 0.75]).digits == 8
+    p = tmp_path / "t.json"
+    p.write_text('{"A": [[0, 0], [0.33333333, 0]], "b": [0.25, 0.75]}')
+    assert load_tableau(p).digits == 8
+    p.write_text('{"A": [[0, 0], [0.3333333333333333, 0]], "b": [0.25, 0.75]}')
+    assert load_tableau(p).digits is None
+    assert "rounded" in get_method("Tsitouras5(4)").precision_note
+
+
+def test_equal_algebraic_numbers_written_differently():
+    a = ButcherTableau([["sqrt(2)/2"]], ["1"])
+    b = ButcherTableau([["1/sqrt(2)"]], ["1"])
+    assert a == b and a != ButcherTableau([["sqrt(3)/2"]], ["1"])
