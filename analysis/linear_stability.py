@@ -136,17 +136,24 @@ def stability(tableau: ButcherTableau, *, exact: bool | None = None, verdicts: b
                              tuple(n for n in (Rf.note, _OVERFLOW_NOTE) if n))
         tableau._cache[key] = info
         return info
-    real, imag, whole = stability_intervals(Rf)
-    notes = tuple(n for n in (Rf.note,) if n)
-    window = plot_window(Rf, real.end, imag.end)
-    info = StabilityInfo(Rf, (real.end, 0.0), imag.end, whole, real.arithmetic if real.arithmetic == imag.arithmetic else f"{real.arithmetic}/{imag.arithmetic}",
-                         imag.excess, window, None, notes)
+    info = stability_of_function(Rf)
     if verdicts:
         from .stability_verdicts import assess_stability
 
         object.__setattr__(info, "verdicts", assess_stability(tableau, info, exact=exact))
     tableau._cache[key] = info
     return info
+
+
+def stability_of_function(Rf: StabilityFunction) -> StabilityInfo:
+    """Intervals and plot window of a stability function on its own (no tableau, so no
+    verdicts that need one): used for ``stability()`` and for methods whose R(z) comes from
+    elsewhere (two-derivative methods)."""
+    real, imag, whole = stability_intervals(Rf)
+    notes = tuple(n for n in (Rf.note,) if n)
+    window = plot_window(Rf, real.end, imag.end)
+    arith = real.arithmetic if real.arithmetic == imag.arithmetic else f"{real.arithmetic}/{imag.arithmetic}"
+    return StabilityInfo(Rf, (real.end, 0.0), imag.end, whole, arith, imag.excess, window, None, notes)
 
 
 def region_grid(

@@ -31,7 +31,8 @@ from .dense_polynomials import padd, pdivmod, pgcd, psub, trim
 from .order_engines import TableauNumbers, mp_numbers, tableau_numbers
 from .tableau import ButcherTableau
 
-__all__ = ["StabilityFunction", "stability_rational", "stability_function", "stability_polynomial_coefficients", "Z"]
+__all__ = ["StabilityFunction", "stability_rational", "stability_function", "stability_polynomial_coefficients",
+           "stability_function_from_expression", "Z"]
 
 Z = sp.Symbol("z")
 _EXACT_BUDGET_S = 2.0
@@ -389,6 +390,25 @@ def _float_rational(tableau: ButcherTableau, note: str | None, mags: tuple[tuple
     if note:
         note += "; float64 arithmetic used"
     return _cleaned(StabilityFunction(tuple(float(x) for x in P), tuple(float(x) for x in Q), None, note, 1e-10, *mags))
+
+
+def stability_function_from_expression(R: sp.Expr, z: sp.Symbol = Z) -> StabilityFunction:
+    """A stability function given as an expression in ``z`` (e.g. that of a two-derivative
+    method) as a :class:`StabilityFunction` normalised to ``Q(0) = 1``: exact when its
+    coefficients are rational, float64 otherwise."""
+    from .arithmetic import arithmetic_for
+
+    num, den = sp.fraction(sp.cancel(sp.together(R)))
+    P = sp.Poly(num, z).all_coeffs()[::-1]
+    Q = sp.Poly(den, z).all_coeffs()[::-1]
+    if not Q or Q[0] == 0:
+        raise ValueError("R(0) is not finite")
+    P, Q = [c / Q[0] for c in P], [c / Q[0] for c in Q]
+    mags = (tuple(abs(float(c)) for c in P), tuple(abs(float(c)) for c in Q))
+    if all(c.is_Rational for c in P + Q):
+        conv = arithmetic_for(P + Q)
+        return StabilityFunction(tuple(conv.elements[:len(P)]), tuple(conv.elements[len(P):]), conv.arithmetic, None, 0.0, *mags)
+    return StabilityFunction(tuple(float(c) for c in P), tuple(float(c) for c in Q), None, None, _FLOAT_NOISE, *mags)
 
 
 def stability_function(tableau: ButcherTableau, exact: bool | None = None) -> sp.Expr:

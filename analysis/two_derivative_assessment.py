@@ -30,7 +30,8 @@ import sympy as sp
 
 from .accuracy import MeasuredOrder, measure_order
 from .assessment import ANALYSIS_FORMAT
-from .linear_stability import StabilityInfo, _abs2, _eval, _first_exit, _numer_denom_float, _on_imag_axis, _real_roots, stability
+from .linear_stability import StabilityInfo, stability, stability_of_function
+from .rational_stability import stability_function_from_expression
 from .methods import catalogue, get_method
 from .numbers import format_exact
 from .odefamily import OdeFamilySpec
@@ -57,25 +58,12 @@ _LOOSE_TOL = 1e-6
 
 
 # ----------------------------------------------------------------------------- pieces
-def two_derivative_stability(t: TwoDerivativeTableau, search: float = 1e3) -> StabilityInfo:
+def two_derivative_stability(t: TwoDerivativeTableau) -> StabilityInfo:
     """``R(z)`` (:func:`analysis.two_derivative.two_derivative_stability_function`) with the
-    real and imaginary stability intervals, found as :func:`analysis.linear_stability.stability`
-    finds them (roots of ``|R|^2 - 1`` on each axis)."""
-    R = two_derivative_stability_function(t)
-    P, Q = _numer_denom_float(R)
-    is_poly = len(Q) == 1
-    P = P / Q[0] if is_poly else P
-    Q = Q / Q[0] if is_poly else Q
-    poly = np.polynomial.polynomial
-
-    def absR(z: np.ndarray) -> np.ndarray:
-        return np.abs(_eval(P, Q, np.asarray(z, dtype=complex)))
-
-    real_roots = _real_roots(poly.polysub(poly.polymul(P, P), poly.polymul(Q, Q)))
-    xmin = _first_exit(absR, sorted([r for r in real_roots if r < -1e-12], reverse=True), direction=-1.0, far=-search)
-    diff = poly.polysub(_abs2(_on_imag_axis(P)), _abs2(_on_imag_axis(Q)))
-    ymax = _first_exit(lambda y: absR(1j * np.asarray(y)), sorted([r for r in _real_roots(diff) if r > 1e-12]), direction=1.0, far=search)
-    return StabilityInfo(R=R, is_polynomial=is_poly, real_interval=(xmin, 0.0), imag_limit=ymax, a_stable_on_axis=bool(np.isinf(ymax)))
+    real and imaginary stability intervals and the plot window, found as for ordinary
+    tableaux (:func:`analysis.linear_stability.stability_of_function`: exact root isolation
+    for rational coefficients)."""
+    return stability_of_function(stability_function_from_expression(two_derivative_stability_function(t)))
 
 
 def two_derivative_personalised_order(t: TwoDerivativeTableau, spec: OdeFamilySpec, *, max_order: int = 8,
