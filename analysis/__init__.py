@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
     **dict.fromkeys(('Spectrum', 'lanczos_extremes'), 'spectrum'),
+    **dict.fromkeys(('RatioEstimate', 'bootstrap_ratio'), 'statistics'),
     **dict.fromkeys(('AnalysisView',), 'schema'),
     **dict.fromkeys(('exact_residual_polynomial', 'polynomial_coefficients', 'residual_polynomial', 'shift_form', 'tableau_for_polynomial'), 'polynomials'),
     **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
     from .rationals import rationalize, rationalize_value  # noqa: F401
     from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
+    from .statistics import RatioEstimate, bootstrap_ratio  # noqa: F401
     from .schema import AnalysisView  # noqa: F401
     from .polynomials import exact_residual_polynomial, polynomial_coefficients, residual_polynomial, shift_form, tableau_for_polynomial  # noqa: F401
     from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401

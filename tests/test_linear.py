@@ -248,9 +248,19 @@ def test_discover_linear_end_to_end_and_bit_identical_seed(tmp_path, capsys):
     assert k["spectrum"]["interval"] == [1.0, 10.0]
     assert k["chebyshev"]["per_outer"] == pytest.approx(CHEB_1_10)
     comp = k["comparison"]
-    assert set(comp["methods"]) == {"learned", "gmres(4)", "cg", "chebyshev", "chebyshev(4)", "richardson"}
-    assert comp["methods"]["learned"]["reached"] == comp["instances"]
+    assert set(comp["methods"]) == {"learned", "gmres(4)", "gmres(4)-idealised", "cg", "chebyshev", "chebyshev(4)", "richardson"}
+    assert comp["instances"] == 100 and comp["methods"]["learned"]["reached"] == comp["instances"]
     assert comp["ratios"]["gmres(4)"] is not None
+    # every ratio carries its bootstrap interval, n and a verdict that agrees with the interval
+    assert set(comp["ratio_estimates"]) == set(comp["ratios"])
+    for m, e in comp["ratio_estimates"].items():
+        assert e["value"] == comp["ratios"][m] and e["n"] == 100 and e["statistic"] == "ratio of medians"
+        lo, hi = e["ci95"]
+        assert lo <= e["value"] <= hi
+        assert e["verdict"] == ("no significant difference" if lo <= 1 <= hi else "fewer" if lo > 1 else "more")
+    # SciPy's GMRES(4) spends n + 1 per cycle: never fewer than the idealised n per cycle
+    ideal, real = comp["methods"]["gmres(4)-idealised"]["matvecs_to_tol"], comp["methods"]["gmres(4)"]["matvecs_to_tol"]
+    assert all(r >= i for r, i in zip(real, ideal))
     assert comp["methods"]["learned"]["residual_at_learned_matvecs"] <= 1e-10
     hist = comp["methods"]["learned"]["history"]
     assert hist["matvecs"][1] == 4 and len(hist["matvecs"]) == len(hist["residual"])

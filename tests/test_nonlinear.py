@@ -25,10 +25,13 @@ def test_learned_hequation_solver_needs_no_more_evaluations_than_newton_krylov(h
     newton_krylov at its defaults, both to ||F||_2 <= 1e-10."""
     fam = get_nonlinear_family("hequation")
     assert fam.size == 100 and fam.param_ranges == ((0.5, 0.9),)
-    res = compare(solver_from_artefact(hequation_alg), fam, instances=100, seed=123, tol=1e-10, budget=2000, newton=False)
-    assert res["success"]["learned"] == 100
+    res = compare(solver_from_artefact(hequation_alg), fam, instances=100, seed=123, tol=1e-10, budget=2000)
+    assert res["success"]["learned"] == 100 and set(res["evaluations"]) == {"learned", "newton_krylov"}
     assert res["median_ratio_learned_to_newton_krylov"] <= 1.0
     assert res["median_evaluations"]["learned"] <= res["median_evaluations"]["newton_krylov"]
+    e = res["ratios"]["newton_krylov"]
+    assert e["value"] == res["median_ratio_learned_to_newton_krylov"] and e["n"] == 100
+    assert e["ci95"][1] < 1 and e["verdict"] == "fewer"  # the interval excludes 1
 
 
 def test_linearisation_factor_is_max_q_over_the_jacobian_spectrum(hequation_alg):
