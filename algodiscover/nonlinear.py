@@ -22,12 +22,17 @@ mean over the batch of ``sum_{k=1..K} w^k ||F(x_k)||^2 / ||F(x_0)||^2`` (w = 4).
 
 A safeguard at solve time rejects an outer step unless ``||F(x_new)|| <= rate ||F(x)||``;
 a rejected step is halved (up to ``max_backtracks`` times); rejections are counted.
+
+:func:`analyze_run` measures the learned iteration against tuned and default classical
+solvers (:mod:`algodiscover.nonlinear_baselines`, every F call counted by a wrapper) with a
+bootstrap interval on every ratio, and its local convergence factor over >= 100 instances
+(:mod:`algodiscover.nonlinear_comparison`); the summary names the method that needs the
+fewest evaluations.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -36,9 +41,6 @@ import torch
 from torch import nn
 
 from .analysis import analyze_tableau
-from .analysis.minimax import convergence_factor
-from .analysis.polynomials import polynomial_coefficients
-from .analysis.spectrum import Spectrum
 
 from .errors import InputError
 from .options import MODES, NonlinearTrainingConfig
