@@ -63,7 +63,7 @@ from .analysis.spectrum import Spectrum, lanczos_extremes
 
 from .errors import InputError
 from .options import OBJECTIVES, LinearTrainingConfig
-from .linear_families import FAMILY_DESCRIPTIONS, LinearFamily, LinearProblems, make_family
+from .linear_families import FAMILY_DESCRIPTIONS, LinearFamily, LinearProblems, make_family, rhs_distribution
 from .model import R2N2
 
 __all__ = [
@@ -91,10 +91,14 @@ Tensor = torch.Tensor
 
 # ----------------------------------------------------------------------------- configuration
 def family_for(name: str, opts: LinearTrainingConfig) -> LinearFamily:
-    """The family ``name`` built from the options' family parameters."""
+    """The family ``name`` built from the options' family parameters, with the stated
+    right-hand-side distribution and initial guess (``linear.rhs``, ``linear.x0``)."""
     if name not in FAMILY_DESCRIPTIONS:
         raise InputError(f"unknown linear family {name!r}; known: {', '.join(FAMILY_DESCRIPTIONS)}")
-    return make_family(name, **opts.family_kwargs(name))
+    fam = make_family(name, **opts.family_kwargs(name))
+    rhs = rhs_distribution(opts.rhs, fam.size, mean=opts.rhs_mean, halfwidth=opts.rhs_halfwidth, path=opts.rhs_path,
+                           heldout=opts.heldout)
+    return fam.with_distribution(rhs, opts.x0)
 
 
 def list_families() -> list[tuple[str, str]]:
@@ -148,9 +152,11 @@ def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> Linear
 
 # ----------------------------------------------------------------------------- losses
 def residual_loss(model: LinearR2N2, probs: LinearProblems, weights: Sequence[float]) -> Callable[[], Tensor]:
-    """Mean over the batch of ``sum_k w_k ||rhs - A x_k||^2`` from ``x_0 = 0``."""
+    """Mean over the batch of ``sum_k w_k ||rhs - A x_k||^2`` from the systems' initial
+    guess ``x_0`` (zero by default)."""
     mv = probs.torch_matvec()
     rhs = probs.torch_rhs()
+    x0 = probs.torch_x0()
     w = torch.tensor(list(weights), dtype=torch.float64)
     K = len(weights)
 
@@ -158,7 +164,7 @@ def residual_loss(model: LinearR2N2, probs: LinearProblems, weights: Sequence[fl
         return rhs - mv(X)
 
     def loss() -> Tensor:
-        xs = model.iterate(f, torch.zeros_like(rhs), outer=K, return_all=True)
+        xs = model.iterate(f, x0, outer=K, return_all=True)
         total = torch.zeros(rhs.shape[0], dtype=torch.float64)
         for k, x in enumerate(xs):
             total = total + w[k] * (f(x) ** 2).sum(dim=1)
@@ -177,7 +183,7 @@ def minimax_loss(model: LinearR2N2, probs: LinearProblems, outer: int, temperatu
     per outer iteration over ``outer`` iterations (residual recurrence ``r <- q(A) r``,
     renormalised after every iteration so nothing under- or overflows)."""
     mv = probs.torch_matvec()
-    r0 = probs.torch_rhs()
+    r0 = probs.torch_rhs() - mv(probs.torch_x0())
     r0 = r0 / torch.linalg.vector_norm(r0, dim=1, keepdim=True)
 
     def g(Y: Tensor) -> Tensor:
@@ -264,7 +270,8 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         h = float(model.h())
     problem = {"class": "linear", "family": cfg.family, "description": family.description, "parameters": family.parameters,
                "size": family.size, "symmetric": family.symmetric, "positive_definite": family.positive_definite,
-               "spectrum": family.spectrum.to_json()}
+               "spectrum": family.spectrum.to_json(), "rhs": family.rhs.to_json(),
+               "x0": "zero" if family.x0 is None else [float(v) for v in family.x0]}
     structure = {"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency,
                  "h": "learned" if opts.learn_h else "fixed", "objective": opts.objective, "matvecs_per_outer": cfg.model.stages,
                  "options": opts.to_json()}
@@ -291,8 +298,24 @@ def _fmt(v: float | None, digits: int = 4) -> str:
     return "n/a" if v is None else f"{v:.{digits}g}"
 
 
+def _ci(est: Any) -> str:
+    """``0.893 [0.851, 0.93]`` for a :class:`~algodiscover.analysis.statistics.RatioEstimate`."""
+    if est.value is None:
+        return "n/a"
+    if est.ci95 is None:
+        return f"{est.value:.3g} (no interval: {est.n} systems)"
+    lo, hi = est.ci95
+    return f"{est.value:.3g} [{lo:.3g}, {hi:.3g}]"
+
+
+_VERDICT = {"fewer": "the learned iteration needs fewer", "more": "the learned iteration needs more",
+            "no significant difference": "no significant difference"}
+
+
 def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) -> str:
-    """One honest paragraph: both convergence factors and the measured comparison."""
+    """One honest paragraph: both convergence factors (on the interval, and on the known
+    eigenvalues when the family has them), the measured comparison with its bootstrap
+    intervals and verdicts, and the finite-termination caveat."""
     lo, hi = kry.spectrum.interval
     where = f"[{lo:.4g}, {hi:.4g}]" if kry.spectrum.real else "the family's (complex) eigenvalues"
     f = kry.factor
@@ -300,13 +323,21 @@ def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) 
     parts.append(f"Convergence factor max|q| on {where}: {_fmt(f['per_outer'])} per outer iteration "
                  f"({_fmt(f['per_matvec'])} per matvec)" + ("; it does not converge on the whole spectrum" if f["per_outer"] >= 1 else "") + ".")
     ch = kry.chebyshev
+    fr = kry.factor_ratio
     if ch is not None and ch["per_outer"] is not None:
-        ratio = kry.factor_ratio["per_outer"]
+        ratio = fr["per_outer"]
         parts.append(f"The degree-{n} Chebyshev polynomial on [{lo:.4g}, {hi:.4g}] achieves {_fmt(ch['per_outer'])} "
-                     f"({_fmt(ch['per_matvec'])} per matvec); learned/Chebyshev = {_fmt(ratio)} per outer iteration.")
+                     f"({_fmt(ch['per_matvec'])} per matvec); learned/Chebyshev = {_fmt(ratio)} per outer iteration on the interval.")
+        if fr.get("on_eigenvalues") is not None and kry.spectrum.eigenvalues is not None:
+            on = fr["on_eigenvalues"]
+            cnt = int(kry.spectrum.eigenvalues.size)
+            verdict = ("the learned polynomial is smaller there" if on < 1 else "Chebyshev is smaller there" if on > 1 else "they are equal there")
+            parts.append(f"The family's {cnt} eigenvalues are fixed and known: on them max|q| is {_fmt(f['on_eigenvalues'])} learned and "
+                         f"{_fmt(ch['on_eigenvalues'])} Chebyshev, learned/Chebyshev = {_fmt(on)} ({verdict}; the interval "
+                         "comparison is the one for unknown spectra inside the hull).")
         if objective == "residual" and ratio is not None and ratio > 1.02:
             parts.append("(The residual objective averages over the training systems and a few outer iterations; "
-                         "it is not a minimax, so its optimum sits above the Chebyshev factor; "
+                         "it is not a minimax, so its optimum sits above the Chebyshev factor on the interval; "
                          "the minimax or spectral objective targets max|q|.)")
     comp = kry.comparison
     if comp is not None:
@@ -319,15 +350,30 @@ def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) 
             if m == "learned":
                 continue
             s += f", {m} {_fmt(v) if v is not None else 'not reached'}"
-        s += "."
+        s += (f" (gmres({n}) as SciPy spends them, counted by wrapping the matvec: {n} + 1 per cycle; gmres({n})-idealised "
+              f"counts {n} per cycle and is not what any code spends).")
+        est = comp.ratio_estimates()
+        shown = [(m, e) for m, e in est.items() if e.value is not None]
+        if shown:
+            s += (f" Baseline / learned median matvecs with 95% bootstrap intervals over the {inst} systems: "
+                  + "; ".join(f"{m} {_ci(e)}" + (f" ({_VERDICT[e.verdict]})" if e.verdict else "") for m, e in shown) + ".")
         gm = f"gmres({n})"
-        if learned is not None and med.get(gm) is not None:
-            r = med[gm] / learned
-            s += (f" GMRES({n}) needs {r:.3g}x the learned matvecs "
-                  + ("(the learned iteration needs fewer)" if r > 1 else "(GMRES needs fewer)" if r < 1 else "(the same)")
+        e = est.get(gm)
+        if learned is not None and e is not None and e.value is not None:
+            s += (f" GMRES({n}) needs {e.value:.3g}x the learned matvecs"
+                  + (f" (95% CI [{e.ci95[0]:.3g}, {e.ci95[1]:.3g}]: " + {"fewer": "the learned iteration needs fewer",
+                                                                       "more": "GMRES needs fewer",
+                                                                       "no significant difference": "no significant difference"}[e.verdict] + ")"
+                     if e.ci95 is not None and e.verdict else "")
                   + ", but GMRES also spends inner products and storage the learned iteration does not.")
         elif learned is None:
             s += " The learned iteration did not reach the tolerance within the budget on most held-out systems."
+        best = min(((v, m) for m, v in med.items() if v is not None and not m.endswith("-idealised")), default=None)
+        if best is not None:
+            s += f" Fewest matvecs: {best[1]} (median {_fmt(best[0])})."
+        ft = comp.finite_termination()
+        if ft is not None and ft["note"]:
+            s += " " + ft["note"]
         parts.append(s)
     return " ".join(parts)
 
@@ -350,9 +396,11 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     spd = family.symmetric and family.positive_definite
     methods, _ = comparison_methods(n, family.spectrum, spd)
     bar = tqdm(total=held.count * len(methods), desc="comparing", disable=not progress, leave=False)
+    start = "x0 = 0" if family.x0 is None else "the stated initial guess x0 (every method solves A y = rhs - A x0 from y = 0)"
     kry = analyze_polynomial_iteration(
-        tab, float(h), family.spectrum, systems=held.systems(), symmetric=spd,
+        tab, float(h), family.spectrum, systems=held.residual_systems(), symmetric=spd,
         tol=opts.tol, budget=opts.max_matvecs, name=alg.default_name, progress=lambda _m: bar.update(1),
+        seed=alg.seed, start=start,
     )
     bar.close()
     norm_tab, h_norm = normalise(tab, float(h))

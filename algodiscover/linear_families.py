@@ -1,8 +1,12 @@
 """Built-in linear-system families: matrices, right-hand sides, spectra, batched matvecs.
 
-Every family draws batches of systems ``A_i x = rhs_i`` reproducibly from a seed; the
-right-hand sides are Gaussian vectors scaled to unit norm (so ``x0 = 0`` starts every
-system at ``||r_0|| = 1``). Families:
+Every family draws batches of systems ``A_i x = rhs_i`` reproducibly from a seed, with the
+right-hand sides from a stated :class:`RhsDistribution` (``[linear] rhs``): Gaussian vectors
+scaled to unit norm by default (so ``x0 = 0`` starts every system at ``||r_0|| = 1``), a
+uniform box ``b-bar + U[-w, w]^m``, or the rows of a file; and one initial guess ``x0`` for
+every system (zero by default). Training and held-out systems come from the same
+distribution (different random streams; the last rows of a file are the held-out ones).
+Families:
 
 ``spd``         random SPD matrices ``Q diag(lambda) Q^T`` (Haar-random orthogonal Q), eigenvalues
                 uniform in ``interval`` (default [1, 10]; by default every matrix also has
@@ -28,7 +32,7 @@ eigenvalues for matrices up to ``DENSE_LIMIT`` rows, ARPACK extreme eigenvalues 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -43,6 +47,8 @@ from .errors import InputError
 __all__ = [
     "LinearFamily",
     "LinearProblems",
+    "RhsDistribution",
+    "rhs_distribution",
     "FAMILY_DESCRIPTIONS",
     "FAMILY_PARAMETERS",
     "make_family",
@@ -85,11 +91,13 @@ _DEFAULT_SIZE = {"spd": 20, "fixed-spd": 20, "poisson1d": 32, "poisson2d": 16, "
 @dataclass(frozen=True, eq=False)
 class LinearProblems:
     """A batch of systems ``A_i x = rhs_i``: per-system dense ``matrices`` (B, m, m) or one
-    ``shared`` matrix (scipy sparse CSR), and ``rhs`` (B, m)."""
+    ``shared`` matrix (scipy sparse CSR), ``rhs`` (B, m), and the initial guess ``x0`` (m,)
+    of every system (None: zero)."""
 
     rhs: np.ndarray
     matrices: np.ndarray | None = None
     shared: sps.csr_matrix | None = None
+    x0: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if (self.matrices is None) == (self.shared is None):
@@ -109,6 +117,19 @@ class LinearProblems:
     def systems(self) -> list[tuple[Any, np.ndarray]]:
         """``(A_i, rhs_i)`` pairs for numpy/scipy solvers."""
         return [(self.matrix(i), self.rhs[i]) for i in range(self.count)]
+
+    def residual_systems(self) -> list[tuple[Any, np.ndarray]]:
+        """``(A_i, rhs_i - A_i x0)``: solving these from zero is solving the systems from x0
+        (every method here is translation invariant), with ``||r_0||`` the first residual."""
+        if self.x0 is None:
+            return self.systems()
+        return [(self.matrix(i), self.rhs[i] - self.matrix(i) @ self.x0) for i in range(self.count)]
+
+    def torch_x0(self) -> Tensor:
+        """The initial guesses as a (B, m) float64 tensor."""
+        if self.x0 is None:
+            return torch.zeros(self.rhs.shape, dtype=torch.float64)
+        return torch.from_numpy(np.ascontiguousarray(np.broadcast_to(self.x0, self.rhs.shape)))
 
     def torch_matvec(self) -> Callable[[Tensor], Tensor]:
         """``X -> (A_i X_i)_i`` for a batch ``X`` (B, m), float64, differentiable in X."""
@@ -168,6 +189,135 @@ class _SparseMatmul(torch.autograd.Function):
 def _unit_rhs(rng: np.random.Generator, count: int, m: int) -> np.ndarray:
     X = rng.standard_normal((count, m))
     return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+RHS_KINDS = ("unit", "box", "file")
+
+
+@dataclass(frozen=True, eq=False)
+class RhsDistribution:
+    """Where the right-hand sides come from (``[linear] rhs``).
+
+    ``"unit"``: Gaussian vectors scaled to unit norm. ``"box"``: ``mean + U[-halfwidth,
+    halfwidth]^m`` componentwise. ``"file"``: the ``rows`` of a file in order, the last
+    ``heldout_rows`` of them held out, the others the training set.
+    """
+
+    kind: str = "unit"
+    mean: np.ndarray | None = None
+    halfwidth: float = 1.0
+    rows: np.ndarray | None = None
+    heldout_rows: int = 0
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in RHS_KINDS:
+            raise InputError(f"linear.rhs must be one of {', '.join(RHS_KINDS)}, got {self.kind!r}")
+        if self.kind == "file" and self.rows is None:
+            raise InputError("linear.rhs = \"file\" needs the rows of linear.rhs_path")
+
+    def draw(self, rng: np.random.Generator, count: int, m: int, stream: int) -> np.ndarray:
+        """``count`` right-hand sides of length m (for ``"file"``: the stream's rows, whatever
+        ``count``)."""
+        if self.kind == "unit":
+            return _unit_rhs(rng, count, m)
+        if self.kind == "box":
+            mean = np.zeros(m) if self.mean is None else self.mean
+            return mean + rng.uniform(-self.halfwidth, self.halfwidth, size=(count, m))
+        assert self.rows is not None
+        k = self.rows.shape[0] - self.heldout_rows
+        return np.array(self.rows[:k] if stream == _TRAIN else self.rows[k:])
+
+    def count(self, requested: int, stream: int) -> int:
+        """How many systems a draw gives: ``requested``, or the stream's rows of a file."""
+        if self.kind != "file" or self.rows is None:
+            return requested
+        k = self.rows.shape[0] - self.heldout_rows
+        return k if stream == _TRAIN else self.heldout_rows
+
+    def description(self) -> str:
+        if self.kind == "unit":
+            return "random unit vectors (Gaussian, scaled to norm 1)"
+        if self.kind == "box":
+            mean = np.zeros(1) if self.mean is None else self.mean
+            if np.all(mean == mean.flat[0]):
+                mtext = f"{float(mean.flat[0]):g}" + (" in every component" if mean.size > 1 or self.mean is None else "")
+            else:
+                mtext = "[" + ", ".join(f"{v:g}" for v in mean[:6]) + (", ..." if mean.size > 6 else "") + "]"
+            return f"b-bar + U[-{self.halfwidth:g}, {self.halfwidth:g}]^m, componentwise uniform, with b-bar = {mtext}"
+        assert self.rows is not None
+        k = self.rows.shape[0]
+        return (f"the {k} rows of {Path(self.source or 'the file').name}: the first {k - self.heldout_rows} train, "
+                f"the last {self.heldout_rows} are the held-out systems")
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "description": self.description()}
+        if self.kind == "box":
+            out["mean"] = [0.0] if self.mean is None else [float(v) for v in self.mean]
+            out["halfwidth"] = float(self.halfwidth)
+        if self.kind == "file":
+            out["path"] = self.source
+            out["rows"] = int(self.rows.shape[0]) if self.rows is not None else 0
+            out["heldout_rows"] = int(self.heldout_rows)
+        return out
+
+
+UNIT_RHS = RhsDistribution()
+
+
+def rhs_distribution(kind: str, m: int, *, mean: Any = None, halfwidth: float | None = None, path: str | None = None,
+                     heldout: int = 0) -> RhsDistribution:
+    """The :class:`RhsDistribution` of the ``[linear]`` options for systems of order ``m``
+    (the mean's length and the file's shape are checked here, where m is known)."""
+    if kind == "unit":
+        return UNIT_RHS
+    if kind == "box":
+        mu = None
+        if mean is not None:
+            arr = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+            if arr.size == 1:
+                arr = np.full(m, float(arr[0]))
+            if arr.shape != (m,):
+                raise InputError(f"linear.rhs_mean has {arr.size} entries but the systems have m = {m} unknowns")
+            mu = arr
+        return RhsDistribution("box", mu, 1.0 if halfwidth is None else float(halfwidth))
+    if kind == "file":
+        if path is None:
+            raise InputError("linear.rhs = \"file\" needs linear.rhs_path")
+        rows = _read_rhs_file(Path(path), m)
+        if rows.shape[0] <= heldout:
+            raise InputError(f"linear.rhs_path {path}: {rows.shape[0]} right-hand sides, but linear.heldout = {heldout} are held out "
+                             "and at least one must remain for training; reduce linear.heldout or add rows")
+        return RhsDistribution("file", rows=rows, heldout_rows=int(heldout), source=str(path))
+    raise InputError(f"linear.rhs must be one of {', '.join(RHS_KINDS)}, got {kind!r}")
+
+
+def _read_rhs_file(p: Path, m: int) -> np.ndarray:
+    where = f"linear.rhs_path {p}"
+    if not p.exists():
+        raise InputError(f"{where}: no such file")
+    try:
+        if p.name.lower().endswith(".npy"):
+            arr = np.load(p, allow_pickle=False)
+        elif p.name.lower().endswith(".npz"):
+            with np.load(p, allow_pickle=False) as z:
+                if "rhs" not in z.files:
+                    raise InputError(f"{where}: an .npz needs key 'rhs'; found {', '.join(sorted(z.files)) or 'no arrays'}")
+                arr = np.array(z["rhs"])
+        else:
+            raise InputError(f"{where}: unsupported file type (expected .npy or .npz)")
+    except InputError:
+        raise
+    except Exception as exc:  # numpy raises many types for malformed files
+        raise InputError(f"{where}: cannot read the array ({exc.__class__.__name__})") from None
+    if arr.dtype == object or not np.issubdtype(arr.dtype, np.number) or np.iscomplexobj(arr):
+        raise InputError(f"{where}: expected a real numeric array, got dtype {arr.dtype}")
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != m:
+        raise InputError(f"{where}: expected an array of shape (k, {m}) (one right-hand side per row), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{where}: the array has a non-finite entry (NaN or inf)")
+    return arr
 
 
 def _rng(seed: int, stream: int) -> np.random.Generator:
@@ -242,34 +392,54 @@ class LinearFamily:
     matrix: sps.csr_matrix | None = None
     sampler: Callable[[np.random.Generator, int], np.ndarray] | None = None
     heldout_rhs: np.ndarray | None = field(default=None)
+    rhs: RhsDistribution = UNIT_RHS
+    x0: np.ndarray | None = None
+
+    def with_distribution(self, rhs: RhsDistribution, x0: Any = None) -> "LinearFamily":
+        """The same family with right-hand sides from ``rhs`` and initial guess ``x0``
+        (None or ``"zero"``: zero; else m numbers)."""
+        guess = None
+        if x0 is not None and not (isinstance(x0, str) and x0 == "zero"):
+            guess = np.asarray(x0, dtype=np.float64).reshape(-1)
+            if guess.shape != (self.size,):
+                raise InputError(f"linear.x0 has {guess.size} entries but the systems have m = {self.size} unknowns")
+            if not np.any(guess):
+                guess = None
+        return replace(self, rhs=rhs, x0=guess)
 
     def sample(self, count: int, seed: int, stream: int = _TRAIN) -> LinearProblems:
-        """``count`` systems drawn reproducibly from ``(seed, stream)``."""
+        """``count`` systems drawn reproducibly from ``(seed, stream)`` (for right-hand sides
+        from a file: the stream's rows)."""
         if not isinstance(count, int) or count < 1:
             raise InputError(f"linear.samples must be an integer >= 1, got {count!r}")
         rng = _rng(seed, stream)
+        count = self.rhs.count(count, stream)
         if self.sampler is not None:
             if count * self.size * self.size > _DENSE_BATCH_LIMIT:
                 raise InputError(f"linear.samples = {count} dense {self.size} x {self.size} matrices need "
                                  f"{count * self.size**2 * 8 / 2**30:.1f} GiB; reduce linear.samples or linear.size")
             mats = self.sampler(rng, count)
-            return LinearProblems(rhs=_unit_rhs(rng, count, self.size), matrices=mats)
-        return LinearProblems(rhs=_unit_rhs(rng, count, self.size), shared=self.matrix)
+            return LinearProblems(rhs=self.rhs.draw(rng, count, self.size, stream), matrices=mats, x0=self.x0)
+        return LinearProblems(rhs=self.rhs.draw(rng, count, self.size, stream), shared=self.matrix, x0=self.x0)
 
     def heldout(self, count: int, seed: int) -> LinearProblems:
-        """Held-out systems (a different random stream; the user's own right-hand sides
-        first when the matrix file has them)."""
+        """Held-out systems (a different random stream, or the last rows of a right-hand-side
+        file; the matrix file's own right-hand sides first when it has them, scaled to unit
+        norm for unit right-hand sides)."""
         probs = self.sample(count, seed, stream=_HELDOUT)
-        if self.heldout_rhs is None:
+        if self.heldout_rhs is None or self.rhs.kind == "file":
             return probs
-        user = self.heldout_rhs / np.linalg.norm(self.heldout_rhs, axis=1, keepdims=True)
+        user = self.heldout_rhs
+        if self.rhs.kind == "unit":
+            user = user / np.linalg.norm(user, axis=1, keepdims=True)
         rhs = np.vstack([user, probs.rhs])[:count]
-        return LinearProblems(rhs=rhs, shared=self.matrix)
+        return LinearProblems(rhs=rhs, shared=self.matrix, x0=self.x0)
 
     def to_json(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description, "size": self.size, "symmetric": self.symmetric,
                 "positive_definite": self.positive_definite, "parameters": dict(self.parameters),
-                "spectrum": self.spectrum.to_json()}
+                "spectrum": self.spectrum.to_json(), "rhs": self.rhs.to_json(),
+                "x0": "zero" if self.x0 is None else [float(v) for v in self.x0]}
 
 
 def _check_size(size: Any, name: str, minimum: int = 2, maximum: int = 100_000) -> int:

@@ -22,12 +22,17 @@ mean over the batch of ``sum_{k=1..K} w^k ||F(x_k)||^2 / ||F(x_0)||^2`` (w = 4).
 
 A safeguard at solve time rejects an outer step unless ``||F(x_new)|| <= rate ||F(x)||``;
 a rejected step is halved (up to ``max_backtracks`` times); rejections are counted.
+
+:func:`analyze_run` measures the learned iteration against tuned and default classical
+solvers (:mod:`algodiscover.nonlinear_baselines`, every F call counted by a wrapper) with a
+bootstrap interval on every ratio, and its local convergence factor over >= 100 instances
+(:mod:`algodiscover.nonlinear_comparison`); the summary names the method that needs the
+fewest evaluations.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -36,14 +41,13 @@ import torch
 from torch import nn
 
 from .analysis import analyze_tableau
-from .analysis.minimax import convergence_factor
-from .analysis.polynomials import polynomial_coefficients
-from .analysis.spectrum import Spectrum
 
 from .errors import InputError
 from .options import MODES, NonlinearTrainingConfig
 from .linear import LinearR2N2, PolynomialSolver, SolveResult
 from .model import R2N2
+from .nonlinear_baselines import torch_threads, tune_baselines
+from .nonlinear_comparison import compare, linearisation
 from .nonlinear_families import NONLINEAR_FAMILIES, NonlinearFamily, NonlinearProblems, get_nonlinear_family, nonlinear_family_from_config
 
 __all__ = [
@@ -54,11 +58,12 @@ __all__ = [
     "list_families",
     "train_run",
     "analyze_run",
+    "compare",
+    "linearisation",
     "MODES",
 ]
 
 Tensor = torch.Tensor
-_NEWTON_INSTANCES = 10  # plain Newton (dense finite-difference Jacobian) runs on the first 10 instances only
 
 
 # ----------------------------------------------------------------------------- models
@@ -317,166 +322,6 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     )
 
 
-# ----------------------------------------------------------------------------- comparison
-def _scipy_newton_krylov(F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, tol: float, budget: int) -> tuple[int | None, float]:
-    """Residual evaluations scipy's newton_krylov (default settings) needs before an
-    iterate reaches ``||F||_2 <= tol`` (None if it fails), and its wall time."""
-    from scipy.optimize import NoConvergence, newton_krylov
-
-    count = {"n": 0, "hit": None}
-
-    def Fc(x: np.ndarray) -> np.ndarray:
-        count["n"] += 1
-        if count["n"] > budget:
-            raise RuntimeError("budget")
-        return F(x)
-
-    def cb(x: np.ndarray, f: np.ndarray) -> None:
-        if count["hit"] is None and float(np.linalg.norm(f)) <= tol:
-            count["hit"] = count["n"]
-
-    t0 = time.perf_counter()
-    try:
-        newton_krylov(Fc, x0, f_tol=tol / math.sqrt(len(x0)), callback=cb, maxiter=200)
-    except (NoConvergence, RuntimeError, ValueError, np.linalg.LinAlgError):
-        pass
-    return count["hit"], time.perf_counter() - t0
-
-
-def _newton_direct(F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, tol: float, maxiter: int = 50) -> tuple[int | None, int, float]:
-    """Plain Newton with a dense direct solve and a forward-difference Jacobian (m residual
-    evaluations each): (total residual evaluations, Jacobians, wall time)."""
-    t0 = time.perf_counter()
-    x = x0.copy()
-    fx = F(x)
-    nf, nj = 1, 0
-    m = len(x)
-    sq = math.sqrt(np.finfo(float).eps)
-    for _ in range(maxiter):
-        if float(np.linalg.norm(fx)) <= tol:
-            return nf, nj, time.perf_counter() - t0
-        J = np.empty((m, m))
-        for j in range(m):
-            e = sq * max(1.0, abs(x[j]))
-            xj = x.copy()
-            xj[j] += e
-            J[:, j] = (F(xj) - fx) / e
-        nf += m
-        nj += 1
-        try:
-            x = x - np.linalg.solve(J, fx)
-        except np.linalg.LinAlgError:
-            return None, nj, time.perf_counter() - t0
-        fx = F(x)
-        nf += 1
-        if not np.all(np.isfinite(fx)):
-            return None, nj, time.perf_counter() - t0
-    return (nf if float(np.linalg.norm(fx)) <= tol else None), nj, time.perf_counter() - t0
-
-
-def _jacobian_fn(family: NonlinearFamily, p: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
-    """Exact Jacobian by forward-mode autodiff (for the linearisation at the solution)."""
-    P = torch.tensor(np.asarray(p, dtype=np.float64).reshape(1, -1))
-
-    def jac(x: np.ndarray) -> np.ndarray:
-        X = torch.tensor(x, dtype=torch.float64)
-        return torch.func.jacfwd(lambda v: family.residual(v[None], P)[0])(X).numpy()
-
-    return jac
-
-
-def _median(values: Sequence[float | None]) -> float | None:
-    """Median with failures (None) counted as +inf; None when that median is infinite."""
-    if not values:
-        return None
-    full = sorted([v if v is not None else math.inf for v in values])
-    mid = len(full) // 2
-    med = full[mid] if len(full) % 2 else 0.5 * (full[mid - 1] + full[mid])
-    return None if not math.isfinite(med) else float(med)
-
-
-def compare(solver: NonlinearSolver, family: NonlinearFamily, *, instances: int, seed: int, tol: float, budget: int,
-            ood: bool = False, newton: bool = True, progress: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Residual evaluations and wall time to ``||F||_2 <= tol`` on held-out instances: the
-    learned solver, scipy's newton_krylov at its defaults and (for m <= 400) Newton with a
-    direct solve and a finite-difference Jacobian (m evaluations per Jacobian, counted)."""
-    probs = family.sample(instances, seed + (7919 if ood else 4099), ood=ood)
-    learned, scipy_counts, newton_counts, jac_counts = [], [], [], []
-    t_learned = t_scipy = t_newton = 0.0
-    rejected = 0
-    for i in range(instances):
-        p = probs.params[i].numpy()
-        x0 = probs.x0[i].numpy()
-        F = family.numpy_residual(p)
-        t0 = time.perf_counter()
-        res = solver.solve(F, x0, tol=tol, maxiter=budget, max_evaluations=budget)
-        t_learned += time.perf_counter() - t0
-        learned.append(res.nmatvec if res.success else None)
-        rejected += res.rejected_steps
-        c, dt = _scipy_newton_krylov(F, x0, tol, budget)
-        scipy_counts.append(c)
-        t_scipy += dt
-        if newton and family.size <= 400 and i < _NEWTON_INSTANCES:
-            nf, nj, dt = _newton_direct(F, x0, tol)
-            newton_counts.append(nf)
-            jac_counts.append(nj)
-            t_newton += dt
-        if progress is not None:
-            progress()
-    ratios = [a / b for a, b in zip(learned, scipy_counts) if a is not None and b is not None]
-    out = {
-        "setting": "out_of_distribution" if ood else "in_distribution",
-        "instances": instances,
-        "tol": tol,
-        "evaluations": {"learned": learned, "newton_krylov": scipy_counts},
-        "median_evaluations": {"learned": _median(learned), "newton_krylov": _median(scipy_counts)},
-        "success": {"learned": sum(v is not None for v in learned), "newton_krylov": sum(v is not None for v in scipy_counts)},
-        "median_ratio_learned_to_newton_krylov": float(np.median(ratios)) if ratios else None,
-        "wall_time_s": {"learned": t_learned, "newton_krylov": t_scipy},
-        "safeguard_rejections": rejected,
-    }
-    if newton_counts:
-        out["evaluations"]["newton_direct"] = newton_counts
-        out["median_evaluations"]["newton_direct"] = _median(newton_counts)
-        out["newton_direct_instances"] = len(newton_counts)
-        out["newton_direct_jacobians_median"] = float(np.median(jac_counts))
-        out["success"]["newton_direct"] = sum(v is not None for v in newton_counts)
-        out["wall_time_s"]["newton_direct"] = t_newton
-    return out
-
-
-def linearisation(solver: NonlinearSolver, family: NonlinearFamily, *, instances: int = 3, seed: int = 0) -> dict[str, Any]:
-    """Spectrum of the Jacobian at the solution on a few held-out instances and the local
-    convergence factor of the learned polynomial there."""
-    from scipy.optimize import newton_krylov
-
-    probs = family.sample(instances, seed + 31337)
-    eigs = []
-    for i in range(instances):
-        p = probs.params[i].numpy()
-        F = family.numpy_residual(p)
-        xs = newton_krylov(F, probs.x0[i].numpy(), f_tol=1e-12)
-        J = _jacobian_fn(family, p)(xs)
-        eigs.append(np.linalg.eigvals(J))
-    ev = np.concatenate(eigs)
-    lo, hi = float(ev.real.min()), float(ev.real.max())
-    spectrum = Spectrum((lo, hi), f"eigenvalues of F'(x*) at the solutions of {instances} held-out instances", eigenvalues=ev, exact_interval=True)
-    fac = convergence_factor(solver.W, solver.b, solver.h, spectrum)
-    coeffs = polynomial_coefficients(solver.tableau, solver.h)
-    per_outer = fac["per_outer"]
-    if solver.mode == "newton-krylov":
-        meaning = ("inner residual factor max|q| over the spectrum of J*: the forcing term of the inexact Newton "
-                   f"iteration ({solver.inner_outer} inner pass(es) per Newton step), so the local rate per Newton step")
-        local = per_outer ** solver.inner_outer if per_outer is not None else None
-    else:
-        meaning = "max|R(-h lambda)| over the spectrum of J*: the local linear rate per outer iteration"
-        local = per_outer
-    srt = [float(v) for v in np.sort(ev.real)]
-    return {"spectrum": spectrum.to_json(), "eigenvalues_real": srt[:8] + ["..."] + srt[-3:] if len(srt) > 11 else srt,
-            "eigenvalues_all_real": srt, "eigenvalues_max_imag": float(np.max(np.abs(ev.imag))),
-            "residual_polynomial_coefficients": [float(c) for c in coeffs], "factor": fac, "local_rate": local, "meaning": meaning}
-
-
 def structure_text(solver: NonlinearSolver) -> str:
     """Which evaluations the update uses, as readable pseudocode."""
     W, b, h = solver.W, solver.b, solver.h
@@ -502,10 +347,56 @@ def structure_text(solver: NonlinearSolver) -> str:
     return "\n".join(lines)
 
 
+def _fmt(v: float | None, digits: int = 3) -> str:
+    return "not reached" if v is None else f"{v:.{digits}g}"
+
+
+def _ci(e: dict[str, Any]) -> str:
+    if e.get("value") is None:
+        return "n/a"
+    ci = e.get("ci95")
+    if ci is None:
+        return f"{e['value']:.3g} (no interval: {e['n']} instances)"
+    hi = ci[1] if isinstance(ci[1], (int, float)) else math.inf
+    return f"{e['value']:.3g} [{ci[0]:.3g}, {hi:.3g}]"
+
+
+_VERDICT = {"fewer": "the learned iteration needs fewer", "more": "the learned iteration needs more",
+            "no significant difference": "no significant difference"}
+
+
+def comparison_sentence(c: dict[str, Any], label: str) -> str:
+    """What one setting of the comparison says: median costs, ratios with intervals, the winner."""
+    inst, med = c["instances"], c["median_cost"]
+    s = (f"{label} ({inst} held-out instances, ||F||_2 <= {c['tol']:.0e}), median cost in residual evaluations: "
+         + ", ".join(f"{m} {_fmt(v)}" for m, v in med.items()))
+    if "jacobians" in c:
+        jm = [v for v in c["jacobians"].get("newton_exact", []) if v is not None]
+        if jm:
+            s += (f" (newton_exact: its F evaluations plus a median of {float(np.median(jm)):g} exact Jacobians at "
+                  f"{c['jacobian_in_F']:.3g} F evaluations each)")
+    s += (". Learned / baseline, median of the per-instance ratios with a 95% bootstrap interval: "
+          + "; ".join(f"{m} {_ci(e)}" + (f" ({_VERDICT[e['verdict']]})" if e.get("verdict") else "") for m, e in c["ratios"].items()) + ".")
+    best, fewest = c.get("best_baseline"), c.get("fewest")
+    if fewest == "learned":
+        e = c["ratios"].get(best) if best else None
+        s += " Fewest evaluations: the learned iteration" + (f" (against the best baseline, {best}: {_ci(e)}" + (
+            f", {_VERDICT[e['verdict']]})" if e and e.get("verdict") else ")") if best and e else "") + "."
+    elif fewest is not None:
+        e = c["ratios"][fewest]
+        s += (f" Fewest evaluations: {fewest} (median {_fmt(med[fewest])}); the learned iteration needs {_ci(e)} times as many"
+              + (f" ({_VERDICT[e['verdict']]})" if e.get("verdict") else "") + ".")
+    succ = c["success"]
+    missed = [f"{m} {succ[m]}/{inst}" for m in succ if succ[m] < inst]
+    if missed:
+        s += " Converged: " + ", ".join(missed) + " (the others all)."
+    return s
+
+
 def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     """Analyse a learned nonlinear iteration: the tableau as an RK method, the linearisation
-    at the solution, the structure, and the equal-cost comparison with scipy's
-    newton_krylov (and Newton with a direct solve) in and out of distribution."""
+    at the solutions of >= 100 held-out instances, the structure, and the equal-cost
+    comparison with tuned and default classical solvers in and out of distribution."""
     from tqdm.auto import tqdm
 
     opts = NonlinearTrainingConfig.from_options(dict(alg.config.get("nonlinear", {})))
@@ -515,15 +406,25 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     out["rk_identified_as"] = out.get("identified_as")
     out["kind"] = "newton-krylov"
     out["mode"] = solver.mode
-    lin = linearisation(solver, family, seed=alg.seed)
-    bar = tqdm(total=2 * opts.heldout, desc="comparing with newton_krylov", disable=not progress, leave=False)
-    comp_in = compare(solver, family, instances=opts.heldout, seed=alg.seed, tol=opts.tol, budget=opts.max_evaluations, progress=lambda: bar.update(1))
-    comp_ood = compare(solver, family, instances=opts.heldout, seed=alg.seed, tol=opts.tol, budget=opts.max_evaluations, ood=True,
-                       progress=lambda: bar.update(1))
+    bar = tqdm(total=6 + 2 * opts.heldout, desc="tuning baselines, comparing", disable=not progress, leave=False)
+    train = family.sample(max(opts.samples, opts.tune_instances), alg.seed)
+    k = min(opts.tune_instances, len(train))
+    tuning = [(train.params[i].numpy(), train.x0[i].numpy()) for i in range(k)]
+    with torch_threads(1):  # tiny tensors: thread start-up costs more than it saves
+        baselines = tune_baselines(family, tuning, tol=opts.tol, budget=opts.max_evaluations, progress=lambda: bar.update(1))
+        lin = linearisation(solver, family, instances=opts.linearisation_instances, seed=alg.seed)
+        kw = dict(instances=opts.heldout, seed=alg.seed, tol=opts.tol, budget=opts.max_evaluations, baselines=baselines,
+                  progress=lambda: bar.update(1))
+        comp_in = compare(solver, family, **kw)
+        comp_ood = compare(solver, family, ood=True, **kw)
     bar.close()
-    ratio = comp_in["median_ratio_learned_to_newton_krylov"]
     out["identified_as"] = ("derivative-free " if solver.mode == "derivative-free" else "Newton-Krylov with a learned inner ") + \
         f"{alg.stages}-evaluation polynomial iteration"
+    base = baselines.to_json()
+    base["tuning_source"] = f"the first {k} training instances (seed {alg.seed}); held-out instances are never seen by the tuning"
+    base["counting"] = ("every method calls F through a wrapper that counts each call (line searches and finite-difference "
+                        "Jacobian-vector products included); cost = that count at the first iterate with ||F(x)||_2 <= tol, "
+                        "plus, for newton_exact, its exact Jacobians times jacobian_cost.jacobian_in_F")
     out["nonlinear"] = {
         "mode": solver.mode,
         "family": family.to_json(),
@@ -531,20 +432,20 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         "h": solver.h,
         "evaluations_per_outer": alg.structure.get("evaluations_per_outer"),
         "linearisation": lin,
+        "baselines": base,
         "comparison": {"in_distribution": comp_in, "out_of_distribution": comp_ood},
     }
-    med = comp_in["median_evaluations"]
-    verdict = ("needs no more residual evaluations than" if ratio is not None and ratio <= 1.0 else "needs more residual evaluations than")
+    w = lin["worst"]
+    where = ", ".join(f"{k_} = {v:.4g}" for k_, v in w["params"].items())
+    unit = "Newton step" if solver.mode == "newton-krylov" else "outer step"
     out["summary"] = (
         f"Learned {solver.mode} iteration with {alg.stages} evaluations per outer step on {family.description}. "
-        f"Local convergence factor at the solution {lin['local_rate']:.3g} per outer step. "
-        f"On {opts.heldout} held-out instances it reaches ||F|| <= {opts.tol:.0e} with a median of "
-        f"{med['learned'] if med['learned'] is not None else 'no convergence'} residual evaluations against "
-        f"{med['newton_krylov']} for scipy's newton_krylov at its defaults (median ratio "
-        f"{'n/a' if ratio is None else f'{ratio:.3g}'}): it {verdict} newton_krylov in distribution; out of distribution the "
-        f"median ratio is {comp_ood['median_ratio_learned_to_newton_krylov'] if comp_ood['median_ratio_learned_to_newton_krylov'] is None else round(comp_ood['median_ratio_learned_to_newton_krylov'], 3)} "
-        f"with {comp_ood['success']['learned']}/{opts.heldout} learned solves converging. "
-        f"The safeguard rejected {comp_in['safeguard_rejections'] + comp_ood['safeguard_rejections']} steps."
+        f"Local convergence factor at the solution, per {unit}: median {lin['local_rate_median']:.3g}, worst {w['rate']:.3g} "
+        f"(at {where}{', a corner of the parameter range' if w['instance'] == 'corner' else ''}) over {lin['instances']} held-out "
+        f"instances" + (f" and the {lin['corners']} corners of the parameter range" if lin["corners"] else "") + ". "
+        + comparison_sentence(comp_in, "In distribution") + " "
+        + comparison_sentence(comp_ood, "Out of distribution")
+        + f" The safeguard rejected {comp_in['safeguard_rejections'] + comp_ood['safeguard_rejections']} steps."
     )
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}

@@ -2,7 +2,9 @@
 
 Each family gives a batched torch residual ``F(X, P)`` (``X`` (B, m), ``P`` (B, n_params)),
 parameter ranges for training and out-of-distribution tests, and starting points sampled
-reproducibly around a family-specific guess.
+reproducibly around a family-specific guess. The built-in families also give their
+analytic Jacobian ``J(X, P)`` (B, m, m), which the exact-Newton baseline uses (user
+families: forward-mode autodiff of F).
 
 * ``hequation``: Chandrasekhar's H-equation, midpoint rule with m nodes
   ``F_i = H_i - (1 - c/(2m) sum_j mu_i H_j / (mu_i + mu_j))^(-1)``, ``mu_i = (i - 1/2)/m``,
@@ -63,6 +65,7 @@ class NonlinearFamily:
     perturbation: float = 0.1
     description: str = ""
     settings: dict[str, Any] = field(default_factory=dict, compare=False)
+    jacobian: Callable[[Tensor, Tensor], Tensor] | None = field(default=None, compare=False)
 
     def sample(self, n: int, seed: int, *, ood: bool = False) -> NonlinearProblems:
         rng = np.random.default_rng(seed)
@@ -104,12 +107,26 @@ def hequation(m: int = 100) -> NonlinearFamily:
         integral = X @ K.T  # sum_j mu_i H_j / (mu_i + mu_j)
         return X - 1.0 / (1.0 - c / (2 * m) * integral)
 
+    eye = torch.eye(m, dtype=torch.float64)
+
+    def jacobian(X: Tensor, P: Tensor) -> Tensor:
+        # dF_i/dH_j = delta_ij - (c/2m) K_ij / (1 - (c/2m) sum_l K_il H_l)^2
+        a = P[:, :1] / (2 * m)
+        g = 1.0 / (1.0 - a * (X @ K.T))
+        return eye - (a * g * g)[:, :, None] * K[None]
+
     return NonlinearFamily("hequation", m, ("c",), ((0.5, 0.9),), ((0.9, 0.98),), residual,
                            lambda P: torch.ones(P.shape[0], m, dtype=torch.float64), 0.1,
-                           f"Chandrasekhar H-equation, midpoint rule, m = {m}, c in [0.5, 0.9]", {"m": m})
+                           f"Chandrasekhar H-equation, midpoint rule, m = {m}, c in [0.5, 0.9]", {"m": m}, jacobian)
 
 
 # ----------------------------------------------------------------------------- Bratu
+def _tridiag(n: int, lower: float, diag: float, upper: float) -> Tensor:
+    """The constant tridiagonal n x n matrix (float64)."""
+    return (torch.diag(torch.full((n,), diag, dtype=torch.float64)) + torch.diag(torch.full((n - 1,), lower, dtype=torch.float64), -1)
+            + torch.diag(torch.full((n - 1,), upper, dtype=torch.float64), 1))
+
+
 def _lap1d(u: Tensor) -> Tensor:
     pad = torch.nn.functional.pad(u, (1, 1))
     return 2 * u - pad[:, :-2] - pad[:, 2:]
@@ -121,9 +138,14 @@ def bratu1d(m: int = 63) -> NonlinearFamily:
     def residual(X: Tensor, P: Tensor) -> Tensor:
         return _lap1d(X) - dx**2 * P[:, :1] * torch.exp(X)
 
+    T = _tridiag(m, -1.0, 2.0, -1.0)
+
+    def jacobian(X: Tensor, P: Tensor) -> Tensor:
+        return T - torch.diag_embed(dx**2 * P[:, :1] * torch.exp(X))
+
     return NonlinearFamily("bratu1d", m, ("lambda",), ((0.5, 3.0),), ((3.0, 3.4),), residual,
                            lambda P: torch.zeros(P.shape[0], m, dtype=torch.float64), 0.05,
-                           f"Bratu 1D, -u'' = lambda exp(u), {m} interior points, lambda in [0.5, 3] (fold at 3.51)", {"m": m})
+                           f"Bratu 1D, -u'' = lambda exp(u), {m} interior points, lambda in [0.5, 3] (fold at 3.51)", {"m": m}, jacobian)
 
 
 def bratu2d(n: int = 16) -> NonlinearFamily:
@@ -135,9 +157,16 @@ def bratu2d(n: int = 16) -> NonlinearFamily:
         lap = 4 * U - pad[:, :-2, 1:-1] - pad[:, 2:, 1:-1] - pad[:, 1:-1, :-2] - pad[:, 1:-1, 2:]
         return (lap - dx**2 * P[:, :1, None] * torch.exp(U)).reshape(X.shape)
 
+    T = _tridiag(n, -1.0, 2.0, -1.0)
+    eye = torch.eye(n, dtype=torch.float64)
+    L = torch.kron(eye, T) + torch.kron(T, eye)
+
+    def jacobian(X: Tensor, P: Tensor) -> Tensor:
+        return L - torch.diag_embed(dx**2 * P[:, :1] * torch.exp(X))
+
     return NonlinearFamily("bratu2d", n * n, ("lambda",), ((1.0, 5.0),), ((5.0, 6.5),), residual,
                            lambda P: torch.zeros(P.shape[0], n * n, dtype=torch.float64), 0.05,
-                           f"Bratu 2D on a {n}x{n} grid, lambda in [1, 5] (fold at 6.81)", {"n": n})
+                           f"Bratu 2D on a {n}x{n} grid, lambda in [1, 5] (fold at 6.81)", {"n": n}, jacobian)
 
 
 # ----------------------------------------------------------------------------- Brusselator
@@ -162,9 +191,19 @@ def brusselator(m: int = 32, a: float = 1.0, d1: float = 0.02, d2: float = 0.02)
         bump = 0.5 * torch.sin(math.pi * x)
         return torch.cat([a + bump.expand(P.shape[0], m), P[:, :1] / a - bump.expand(P.shape[0], m)], 1)
 
+    D = _tridiag(m, 1.0, -2.0, 1.0) / dx**2
+
+    def jacobian(X: Tensor, P: Tensor) -> Tensor:
+        B = P[:, :1]
+        u, v = X[:, :m], X[:, m:]
+        uu, uv = u * u, u * v
+        top = torch.cat([d1 * D - torch.diag_embed((B + 1) - 2 * uv), torch.diag_embed(uu)], 2)
+        bottom = torch.cat([torch.diag_embed(B - 2 * uv), d2 * D - torch.diag_embed(uu)], 2)
+        return torch.cat([top, bottom], 1)
+
     return NonlinearFamily("brusselator", 2 * m, ("B",), ((1.0, 2.0),), ((2.0, 2.5),), residual, guess, 0.05,
                            f"steady 1D Brusselator reaction-diffusion, A = {a}, D = ({d1}, {d2}), {m} points, B in [1, 2]",
-                           {"m": m, "A": a, "d1": d1, "d2": d2})
+                           {"m": m, "A": a, "d1": d1, "d2": d2}, jacobian)
 
 
 def _builtin() -> dict[str, Callable[..., NonlinearFamily]]:

@@ -17,18 +17,23 @@ from typing import Any
 from .errors import InputError
 
 __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig", "OPTIONS", "resolve_options",
-           "NORMALISATIONS", "TAYLOR_MODES", "OBJECTIVES", "MODES"]
+           "NORMALISATIONS", "TAYLOR_MODES", "OBJECTIVES", "MODES", "RHS_KINDS"]
 
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
 OBJECTIVES = ("residual", "minimax", "spectral")
 MODES = ("derivative-free", "newton-krylov")
+RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
 
 #: Most training samples of any class (a mistyped 10**9 would try to allocate gigabytes);
 #: ALGODISCOVER_NO_LIMITS=1 in the environment lifts it.
 MAX_SAMPLES = 100_000
 _LIMIT_HINT = " (set ALGODISCOVER_NO_LIMITS=1 to lift the limit)"
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def sample_limit() -> int:
@@ -91,8 +96,19 @@ class LinearTrainingConfig:
     minimax_outer : outer iterations M of the minimax objective
     temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
     grid : points on the spectral interval for the spectral objective
-    heldout : held-out systems in the measured comparison; ``tol`` its target relative
-        residual; ``max_matvecs`` its budget per method and system
+    heldout : held-out systems in the measured comparison (default 100, so that the
+        bootstrap intervals of its ratios are narrow); ``tol`` its target relative residual
+        ``||r|| / ||r0||``; ``max_matvecs`` its budget per method and system
+    rhs : the distribution of the right-hand sides, for training and held-out systems alike:
+        ``"unit"`` (default: Gaussian vectors scaled to unit norm), ``"box"``
+        (``rhs_mean + U[-rhs_halfwidth, rhs_halfwidth]^m``, componentwise uniform) or
+        ``"file"`` (the rows of the array in ``rhs_path``: the last ``heldout`` rows are
+        the held-out systems, the others train; ``samples`` is then not used)
+    rhs_mean : ``b-bar`` of the box: one number (every component) or m numbers (default 0)
+    rhs_halfwidth : half-width of the box (default 1)
+    rhs_path : ``.npy`` file holding a (k, m) array, or ``.npz`` with key ``rhs``
+    x0 : the initial guess of every system, training and held-out: ``"zero"`` (default) or
+        m numbers; the held-out comparison runs every method from it
     size, interval, endpoints, peclet, path, matrix_seed : family parameters (see
         :mod:`algodiscover.linear_families`); only those of the chosen family may be given
     """
@@ -106,9 +122,14 @@ class LinearTrainingConfig:
     minimax_outer: int = 16
     temperature: float = 200.0
     grid: int = 512
-    heldout: int = 8
+    heldout: int = 100
     tol: float = 1e-10
     max_matvecs: int = 20_000
+    rhs: str = "unit"
+    rhs_mean: float | tuple[float, ...] | None = None
+    rhs_halfwidth: float | None = None
+    rhs_path: str | None = None
+    x0: str | tuple[float, ...] = "zero"
     size: int | None = None
     interval: tuple[float, float] | None = None
     endpoints: bool | None = None
@@ -160,6 +181,33 @@ class LinearTrainingConfig:
             object.__setattr__(self, "interval", tuple(self.interval))
         if self.path is not None and not isinstance(self.path, str):
             raise InputError(f"linear.path must be a string, got {self.path!r}")
+        self._check_rhs()
+
+    def _check_rhs(self) -> None:
+        if self.rhs not in RHS_KINDS:
+            raise InputError(f"linear.rhs must be one of {', '.join(RHS_KINDS)}, got {self.rhs!r}")
+        for key, kind in (("rhs_mean", "box"), ("rhs_halfwidth", "box"), ("rhs_path", "file")):
+            if getattr(self, key) is not None and self.rhs != kind:
+                raise InputError(f"linear.{key} applies to linear.rhs = \"{kind}\" only (linear.rhs is \"{self.rhs}\")")
+        if self.rhs_mean is not None:
+            v = self.rhs_mean
+            if _is_number(v):
+                object.__setattr__(self, "rhs_mean", float(v))
+            elif isinstance(v, (list, tuple)) and v and all(_is_number(x) for x in v):
+                object.__setattr__(self, "rhs_mean", tuple(float(x) for x in v))
+            else:
+                raise InputError(f"linear.rhs_mean must be a finite number or a non-empty list of finite numbers, got {v!r}")
+        if self.rhs_halfwidth is not None and not (_is_number(self.rhs_halfwidth) and self.rhs_halfwidth > 0):
+            raise InputError(f"linear.rhs_halfwidth must be a positive number, got {self.rhs_halfwidth!r}")
+        if self.rhs == "file" and not isinstance(self.rhs_path, str):
+            raise InputError("linear.rhs = \"file\" needs linear.rhs_path (a .npy array of shape (k, m), or an .npz with key 'rhs')")
+        if isinstance(self.x0, str):
+            if self.x0 != "zero":
+                raise InputError(f"linear.x0 must be \"zero\" or a list of numbers, got {self.x0!r}")
+        elif isinstance(self.x0, (list, tuple)) and self.x0 and all(_is_number(x) for x in self.x0):
+            object.__setattr__(self, "x0", tuple(float(x) for x in self.x0))
+        else:
+            raise InputError(f"linear.x0 must be \"zero\" or a non-empty list of finite numbers, got {self.x0!r}")
 
     @classmethod
     def from_options(cls, options: dict[str, Any]) -> "LinearTrainingConfig":
@@ -192,8 +240,8 @@ class LinearTrainingConfig:
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
-        for k in ("weights", "interval"):
-            if d[k] is not None:
+        for k in ("weights", "interval", "rhs_mean", "x0"):
+            if isinstance(d[k], tuple):
                 d[k] = list(d[k])
         return d
 
@@ -212,6 +260,11 @@ class NonlinearTrainingConfig:
     max_backtracks : step halvings before a rejected step is taken anyway
     heldout : held-out instances per setting in the comparison; ``tol`` the target
         ``||F||_2``; ``max_evaluations`` the budget per instance
+    tune_instances : training instances on which the baselines' options (newton_krylov's
+        inner solver, Anderson's alpha, Picard's omega) are tuned before the held-out runs
+    linearisation_instances : held-out instances whose Jacobians at the solution give the
+        local convergence factor (its median and worst case; the corners of the parameter
+        range are added)
     """
 
     mode: str = "derivative-free"
@@ -225,12 +278,14 @@ class NonlinearTrainingConfig:
     heldout: int = 100
     tol: float = 1e-10
     max_evaluations: int = 2000
+    tune_instances: int = 16
+    linearisation_instances: int = 100
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
-                            ("max_evaluations", 1, 10**7)):
+                            ("max_evaluations", 1, 10**7), ("tune_instances", 1, 1000), ("linearisation_instances", 1, 2000)):
             v = getattr(self, key)
             if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
                 raise InputError(f"nonlinear.{key} must be an integer in {lo}..{hi}, got {v!r}")

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('PersonalisedOrder', 'personalised_conditions', 'personalised_order'), 'personalised'),
     **dict.fromkeys(('rationalize', 'rationalize_value'), 'rationals'),
     **dict.fromkeys(('Spectrum', 'lanczos_extremes'), 'spectrum'),
+    **dict.fromkeys(('RatioEstimate', 'bootstrap_ratio'), 'statistics'),
     **dict.fromkeys(('AnalysisView',), 'schema'),
     **dict.fromkeys(('MemoryRecurrence', 'memory_recurrence', 'heavy_ball', 'optimal_two_step_factor', 'identify_memory_iteration',
                      'LinearMultistep', 'linear_multistep', 'ADAMS_BASHFORTH'), 'memory'),
@@ -83,6 +84,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .personalised import PersonalisedOrder, personalised_conditions, personalised_order  # noqa: F401
     from .rationals import rationalize, rationalize_value  # noqa: F401
     from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
+    from .statistics import RatioEstimate, bootstrap_ratio  # noqa: F401
     from .schema import AnalysisView  # noqa: F401
     from .memory import (ADAMS_BASHFORTH, LinearMultistep, MemoryRecurrence, heavy_ball,  # noqa: F401
                          identify_memory_iteration, linear_multistep, memory_recurrence, optimal_two_step_factor)

@@ -1,12 +1,16 @@
 """Measured iterations on ``A x = rhs`` from ``x = 0``, counted in matvecs (products with
 ``A``), and the equal-matvec comparison of a learned polynomial iteration with the baselines
 (no torch). Runners: the learned R2N2 outer iteration (``n`` matvecs per outer iteration),
-restarted GMRES(m) (``m`` matvecs per cycle; the restart residual follows from the Arnoldi
-relation), CG, Chebyshev iteration on the spectral interval (one matvec per step, the degree
-grows), the cycled degree-``n`` Chebyshev polynomial (the best fixed degree-``n`` polynomial
-iteration on the interval) and plain Richardson with ``omega = 2 / (a + b)``; each returns an
-:class:`IterationHistory`, and :func:`compare_at_equal_matvecs` gathers them into an
-:class:`EqualCostComparison`. It imports numpy and :mod:`.spectrum` only.
+SciPy's restarted ``gmres`` counted by wrapping the matvec (:class:`CountingMatVec`: ``n + 1``
+per cycle, the Arnoldi steps and the true residual at the restart), the idealised
+restarted GMRES(m) (``m`` per cycle, the restart residual from the Arnoldi relation, labelled
+``gmres(m)-idealised``), CG, Chebyshev iteration on the spectral interval (one matvec per
+step, the degree grows), the cycled degree-``n`` Chebyshev polynomial (the best fixed
+degree-``n`` polynomial iteration on the interval) and plain Richardson with
+``omega = 2 / (a + b)``; each returns an :class:`IterationHistory`, and
+:func:`compare_at_equal_matvecs` gathers them into an :class:`EqualCostComparison`, whose
+ratios carry percentile-bootstrap intervals over the systems (:mod:`.statistics`). It
+imports numpy, scipy.sparse.linalg, :mod:`.spectrum` and :mod:`.statistics`.
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .spectrum import Spectrum
+from .statistics import RESAMPLES, RatioEstimate, bootstrap_ratio, median_or_none
 
 __all__ = [
     "MatVec",
+    "CountingMatVec",
     "IterationHistory",
     "EqualCostComparison",
     "run_polynomial_iteration",
     "run_gmres",
+    "run_scipy_gmres",
     "run_cg",
     "run_chebyshev",
     "run_chebyshev_cycled",
@@ -74,6 +81,25 @@ def _as_matvec(A: Any) -> MatVec:
     if hasattr(A, "matvec"):
         return A.matvec
     return lambda v: A @ v
+
+
+class CountingMatVec:
+    """``v -> A v`` that counts its calls: what a method actually spends, whatever it does
+    inside (``count``). Usable as a callable or through :meth:`operator` as a SciPy
+    ``LinearOperator`` of order ``m``."""
+
+    def __init__(self, A: Any) -> None:
+        self._mv = _as_matvec(A)
+        self.count = 0
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        self.count += 1
+        return self._mv(v)
+
+    def operator(self, m: int) -> Any:
+        from scipy.sparse.linalg import LinearOperator
+
+        return LinearOperator((m, m), matvec=lambda v: self(np.asarray(v).reshape(-1)), dtype=np.float64)
 
 
 class _Recorder:
@@ -186,6 +212,28 @@ def run_gmres(A: Any, rhs: np.ndarray, restart: int, *, tol: float = 1e-10, budg
             return rec.done()
 
 
+def run_scipy_gmres(A: Any, rhs: np.ndarray, restart: int, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
+    """SciPy's ``gmres(A, rhs, restart=restart, rtol=tol)`` from ``x = 0``, every product with
+    A counted by a :class:`CountingMatVec` around the matvec: ``restart`` Arnoldi steps and
+    one true residual per full cycle (``restart + 1``), fewer Arnoldi steps in a cycle cut
+    short by convergence. The residual is recorded after every cycle (computed outside the
+    count); tol is reached when SciPy's own true residual at a restart meets it."""
+    from scipy.sparse.linalg import gmres
+
+    m = int(rhs.size)
+    raw = _as_matvec(A)
+    mv = CountingMatVec(raw)
+    rec = _Recorder(f"gmres({restart})", float(np.linalg.norm(rhs)), tol, budget)
+    b = rhs.astype(np.float64)
+
+    def cycle(xk: np.ndarray) -> None:
+        rec.add(mv.count, float(np.linalg.norm(b - raw(xk))))
+
+    cycles = max(1, budget // (min(restart, m) + 1))
+    gmres(mv.operator(m), b, rtol=tol, atol=0.0, restart=restart, maxiter=cycles, callback=cycle, callback_type="x")
+    return rec.done()
+
+
 def run_cg(A: Any, rhs: np.ndarray, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
     """Conjugate gradients from ``x = 0`` (one matvec per iteration)."""
     mv = _as_matvec(A)
@@ -287,33 +335,43 @@ def run_richardson(A: Any, rhs: np.ndarray, omega: float, *, tol: float = 1e-10,
 
 @dataclass(frozen=True)
 class EqualCostComparison:
-    """Matvecs to reach ``tol`` (relative residual) per method and held-out instance."""
+    """Matvecs to reach ``tol`` (relative residual) per method and held-out instance.
+
+    ``size`` is the order of the matrices (for the finite-termination note), ``restart`` the
+    GMRES restart length n, ``seed``/``resamples`` those of the bootstrap intervals.
+    """
 
     tol: float
     budget: int
     histories: dict[str, tuple[IterationHistory, ...]]
     skipped: dict[str, str] = field(default_factory=dict)
     counting: str = ""
+    size: int | None = None
+    restart: int | None = None
+    seed: int = 0
+    resamples: int = RESAMPLES
+
+    def counts(self, method: str) -> list[int | None]:
+        return [h.matvecs_to_tol for h in self.histories[method]]
 
     def median(self, method: str) -> float | None:
-        hits = [h.matvecs_to_tol for h in self.histories[method]]
-        if any(v is None for v in hits):
-            # a median over instances that did not all converge is reported only if more
-            # than half converged (the unconverged ones count as +infinity)
-            vals = sorted(math.inf if v is None else v for v in hits)
-            med = float(np.median(vals))
-            return med if math.isfinite(med) else None
-        return float(np.median(hits))
+        """Median matvecs to tol; an instance that missed tol counts as +infinity, so the
+        median exists only when more than half reached it."""
+        return median_or_none(self.counts(method))
 
     def ratios(self, learned: str = "learned") -> dict[str, float | None]:
-        base = self.median(learned)
-        out: dict[str, float | None] = {}
-        for m in self.histories:
-            if m == learned:
-                continue
-            med = self.median(m)
-            out[m] = None if base is None or med is None else med / base
-        return out
+        """Baseline median / learned median (above 1: the learned iteration needs fewer)."""
+        return {m: e.value for m, e in self.ratio_estimates(learned).items()}
+
+    def ratio_estimates(self, learned: str = "learned") -> dict[str, RatioEstimate]:
+        """:meth:`ratios` with their percentile-bootstrap intervals over the systems (ratio of
+        medians, the systems resampled in pairs)."""
+        if learned not in self.histories:
+            return {}
+        base = self.counts(learned)
+        return {m: bootstrap_ratio(self.counts(m), base, statistic="ratio of medians", learned="denominator",
+                                   resamples=self.resamples, seed=self.seed)
+                for m in self.histories if m != learned}
 
     def residual_at_learned_cost(self, method: str, learned: str = "learned") -> float:
         """Median over instances of ``method``'s relative residual after as many matvecs as
@@ -323,6 +381,29 @@ class EqualCostComparison:
             budget = hl.matvecs_to_tol if hl.matvecs_to_tol is not None else hl.matvecs[-1]
             vals.append(h.residual_at(budget))
         return float(np.median(vals))
+
+    def finite_termination(self) -> dict[str, Any] | None:
+        """Where a Krylov baseline's advantage is finite termination on a small matrix: CG
+        needing at least as many matvecs as the order of the matrix (in exact arithmetic it
+        solves any SPD system in that many), or GMRES restarted no earlier than the order
+        (then it is full GMRES, exact after one cycle). None without a known size."""
+        if self.size is None:
+            return None
+        m = int(self.size)
+        cg = None
+        if "cg" in self.histories:
+            med = self.median("cg")
+            cg = med is not None and med >= m
+        gm = self.restart is not None and self.restart >= m
+        parts = []
+        if cg:
+            parts.append(f"CG needs a median of {med:g} matvecs, at least the order m = {m} of the matrix: its advantage is "
+                         "finite termination (CG solves an m x m SPD system in m steps in exact arithmetic), "
+                         "which does not carry over to systems much larger than the number of matvecs")
+        if gm:
+            parts.append(f"GMRES({self.restart}) restarts no earlier than the order m = {m}: it is full GMRES, exact after one "
+                         "cycle in exact arithmetic")
+        return {"size": m, "cg": cg, "gmres": gm, "note": "; ".join(parts) + "." if parts else None}
 
     def to_json(self) -> dict[str, Any]:
         methods = {}
@@ -335,21 +416,24 @@ class EqualCostComparison:
                 "wall_s": float(sum(h.wall_s for h in hs)),
                 "history": hs[0].to_json(),
             }
+        est = self.ratio_estimates()
         return {
             "tol": self.tol,
             "instances": len(next(iter(self.histories.values()))) if self.histories else 0,
             "matvec_budget": self.budget,
             "counting": self.counting,
             "methods": methods,
-            "ratios": self.ratios(),
+            "ratios": {m: e.value for m, e in est.items()},
+            "ratio_estimates": {m: e.to_json() for m, e in est.items()},
             "skipped": dict(self.skipped),
+            "finite_termination": self.finite_termination(),
         }
 
 
 def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool) -> tuple[list[str], dict[str, str]]:
     """The methods :func:`compare_at_equal_matvecs` runs, and those it skips with why."""
     lo, hi = spectrum.interval
-    methods, skipped = ["learned", f"gmres({n})"], {}
+    methods, skipped = ["learned", f"gmres({n})", f"gmres({n})-idealised"], {}
     if symmetric and lo > 0:
         methods.append("cg")
     else:
@@ -364,15 +448,20 @@ def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool) -> tuple[lis
 
 def compare_at_equal_matvecs(W: np.ndarray, b: np.ndarray, h: float, systems: Sequence[tuple[Any, np.ndarray]],
                              spectrum: Spectrum, *, symmetric: bool, tol: float = 1e-10, budget: int = 10_000,
-                             progress: Callable[[str], None] | None = None) -> EqualCostComparison:
+                             progress: Callable[[str], None] | None = None, seed: int = 0, resamples: int = RESAMPLES,
+                             start: str = "x0 = 0") -> EqualCostComparison:
     """Run the learned iteration and the baselines on held-out ``systems`` (``(A, rhs)``
-    pairs; ``A`` an ndarray, sparse matrix, LinearOperator or callable) from ``x = 0``."""
+    pairs; ``A`` an ndarray, sparse matrix, LinearOperator or callable) from ``x = 0``.
+    ``seed`` and ``resamples`` fix the bootstrap of the ratios; ``start`` says in the
+    counting note where the systems start (a caller with an initial guess x0 passes the
+    residual systems ``(A, rhs - A x0)``)."""
     n = len(b)
     lo, hi = spectrum.interval
     methods, skipped = comparison_methods(n, spectrum, symmetric)
     table: dict[str, Callable[[Any, np.ndarray], IterationHistory]] = {
         "learned": lambda A, r: run_polynomial_iteration(A, r, W, b, h, tol=tol, budget=budget),
-        f"gmres({n})": lambda A, r: run_gmres(A, r, n, tol=tol, budget=budget),
+        f"gmres({n})": lambda A, r: run_scipy_gmres(A, r, n, tol=tol, budget=budget),
+        f"gmres({n})-idealised": lambda A, r: _renamed(run_gmres(A, r, n, tol=tol, budget=budget), f"gmres({n})-idealised"),
         "cg": lambda A, r: run_cg(A, r, tol=tol, budget=budget),
         "chebyshev": lambda A, r: run_chebyshev(A, r, lo, hi, tol=tol, budget=budget),
         f"chebyshev({n})": lambda A, r: run_chebyshev_cycled(A, r, n, lo, hi, tol=tol, budget=budget),
@@ -380,13 +469,22 @@ def compare_at_equal_matvecs(W: np.ndarray, b: np.ndarray, h: float, systems: Se
     }
     runs = {m: table[m] for m in methods}
     hist: dict[str, list[IterationHistory]] = {k: [] for k in runs}
+    size = None
     for A, rhs in systems:
+        size = int(np.asarray(rhs).size)
         for name, fn in runs.items():
             if progress is not None:
                 progress(name)
             with np.errstate(over="ignore", invalid="ignore"):
                 hist[name].append(fn(A, rhs))
-    counting = (f"matvecs = products with A: learned {n} per outer iteration (its residual is its first stage); "
-                f"GMRES({n}) {n} per cycle (restart residual from the Arnoldi relation); CG, Chebyshev, "
-                f"Chebyshev({n}) and Richardson 1 per step; all from x0 = 0; relative residual ||r||/||rhs||")
-    return EqualCostComparison(tol, budget, {k: tuple(v) for k, v in hist.items()}, skipped, counting)
+    counting = (f"matvecs = products with A, from {start}: learned {n} per outer iteration (its residual is its first stage); "
+                f"GMRES({n}) as SciPy's gmres spends them, counted by wrapping the matvec ({n} Arnoldi steps and 1 true "
+                f"residual per cycle, {n + 1} in all); GMRES({n})-idealised the same method counted as {n} per cycle (the "
+                f"restart residual from the Arnoldi relation, not measured); CG, Chebyshev, Chebyshev({n}) and Richardson "
+                f"1 per step; relative residual ||r|| / ||r0||; ratios are medians over the systems with a 95 % percentile "
+                f"bootstrap interval ({resamples} paired resamples of the systems, seed {seed})")
+    return EqualCostComparison(tol, budget, {k: tuple(v) for k, v in hist.items()}, skipped, counting, size, n, seed, resamples)
+
+
+def _renamed(h: IterationHistory, method: str) -> IterationHistory:
+    return IterationHistory(method, h.matvecs, h.residuals, h.matvecs_to_tol, h.wall_s)

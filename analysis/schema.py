@@ -35,13 +35,16 @@ __all__ = [
     "DistilledPolynomialView", "ExactTableauView", "MatvecComparisonView", "MatvecMethodView", "HistoryView",
     "LinearFamilyView", "NormalisedView", "ObjectiveView", "NonlinearView", "NonlinearFamilyView", "LinearisationView",
     "NewtonSettingsView", "NewtonComparisonView", "TwoDerivativeView", "DerivativeCostView", "EqualCostView",
-    "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "analysis_schema", "SCHEMA_FILE",
-    "SETTINGS",
+    "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "RatioEstimateView",
+    "FiniteTerminationView", "RhsView", "WorstInstanceView", "BaselinesView", "TunedView", "JacobianCostView",
+    "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
 #: the two settings of the measured comparisons: held-out problems from the training ranges, and beyond
 SETTINGS = ("in_distribution", "out_of_distribution")
+#: the verdicts of a bootstrap interval, for the learned method (analysis.statistics)
+VERDICTS = ("fewer", "more", "no significant difference")
 
 Entry = float | str  # a tableau entry: a float, an integer or an exact string such as "1/6"
 Pair = tuple[float, float]  # a complex number [re, im]
@@ -287,6 +290,30 @@ class ProvenanceView(_AnalysisPart):
     note: str | None = None
 
 
+# ================================================================== uncertainty (every solver ratio)
+@dataclass(frozen=True, kw_only=True)
+class RatioEstimateView(_AnalysisPart):
+    """A ratio with its 95 % percentile-bootstrap interval over the held-out instances."""
+
+    value: float | None = None
+    ci95: tuple[Real, Real] | None = None
+    n: int | None = None
+    statistic: str | None = None
+    learned: str | None = None
+    verdict: str | None = None
+    resamples: int | None = None
+    seed: int | None = None
+
+    def _validate(self) -> None:
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            self._fail("verdict", f"expected one of {', '.join(VERDICTS)} or null, got {self.verdict!r}")
+
+    @property
+    def significant(self) -> bool:
+        """True when the interval excludes 1 (the verdict is "fewer" or "more")."""
+        return self.verdict in ("fewer", "more")
+
+
 # ================================================================== krylov: linear systems
 @dataclass(frozen=True, kw_only=True)
 class PolynomialView(_AnalysisPart):
@@ -332,6 +359,7 @@ class ChebyshevView(_AnalysisPart):
 class FactorRatioView(_AnalysisPart):
     per_outer: float | None = None
     per_matvec: float | None = None
+    on_eigenvalues: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,6 +399,14 @@ class MatvecMethodView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FiniteTerminationView(_AnalysisPart):
+    size: int | None = None
+    cg: bool | None = None
+    gmres: bool | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class MatvecComparisonView(_AnalysisPart):
     tol: float | None = None
     instances: int | None = None
@@ -378,7 +414,22 @@ class MatvecComparisonView(_AnalysisPart):
     counting: str | None = None
     methods: Mapping[str, MatvecMethodView] = field(default_factory=_empty)
     ratios: Mapping[str, float | None] = field(default_factory=_empty)
+    ratio_estimates: Mapping[str, RatioEstimateView] = field(default_factory=_empty)
     skipped: Mapping[str, str] = field(default_factory=_empty)
+    finite_termination: FiniteTerminationView | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RhsView(_AnalysisPart):
+    """The distribution of the right-hand sides (``[linear] rhs``)."""
+
+    kind: str | None = None
+    description: str | None = None
+    mean: tuple[float, ...] | None = None
+    halfwidth: float | None = None
+    path: str | None = None
+    rows: int | None = None
+    heldout_rows: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -390,6 +441,8 @@ class LinearFamilyView(_AnalysisPart):
     positive_definite: bool | None = None
     parameters: Mapping[str, Any] = field(default_factory=_empty)
     spectrum: SpectrumView | None = None
+    rhs: RhsView | None = None
+    x0: str | tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -455,7 +508,20 @@ class LinearisationView(_AnalysisPart):
     residual_polynomial_coefficients: tuple[float, ...] = ()
     factor: FactorView | None = None
     local_rate: float | None = None
+    local_rate_median: float | None = None
+    worst: WorstInstanceView | None = None
+    instances: int | None = None
+    corners: int | None = None
+    unsolved: int | None = None
+    per_instance_rates: tuple[float, ...] = ()
     meaning: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorstInstanceView(_AnalysisPart):
+    rate: float | None = None
+    params: Mapping[str, float] = field(default_factory=_empty)
+    instance: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -465,12 +531,54 @@ class NewtonComparisonView(_AnalysisPart):
     tol: float | None = None
     evaluations: Mapping[str, tuple[int | None, ...]] = field(default_factory=_empty)
     median_evaluations: Mapping[str, float | None] = field(default_factory=_empty)
+    median_cost: Mapping[str, float | None] = field(default_factory=_empty)
     success: Mapping[str, int] = field(default_factory=_empty)
+    ratios: Mapping[str, RatioEstimateView] = field(default_factory=_empty)
     median_ratio_learned_to_newton_krylov: float | None = None
+    best_baseline: str | None = None
+    fewest: str | None = None
+    jacobians: Mapping[str, tuple[int | None, ...]] = field(default_factory=_empty)
+    jacobian_in_F: float | None = None
     wall_time_s: Mapping[str, float] = field(default_factory=_empty)
     safeguard_rejections: int | None = None
-    newton_direct_instances: int | None = None
-    newton_direct_jacobians_median: float | None = None
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods of the setting, the learned one first."""
+        return tuple(self.median_cost or self.median_evaluations)
+
+
+@dataclass(frozen=True, kw_only=True)
+class TunedView(_AnalysisPart):
+    options: Mapping[str, float | str | None] = field(default_factory=_empty)
+    candidates: int | None = None
+    instances: int | None = None
+    median_cost_on_tuning: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class JacobianCostView(_AnalysisPart):
+    F_seconds: float | None = None
+    jacobian_seconds: float | None = None
+    jacobian_in_F: float | None = None
+    jvp_seconds: float | None = None
+    jvp_in_F: float | None = None
+    size: int | None = None
+    jacobian: str | None = None
+    how: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BaselinesView(_AnalysisPart):
+    """The classical solvers of the nonlinear comparison and how they were tuned."""
+
+    methods: tuple[str, ...] = ()
+    tuning: Mapping[str, TunedView] = field(default_factory=_empty)
+    jacobian_cost: JacobianCostView | None = None
+    grids: Mapping[str, str] = field(default_factory=_empty)
+    tuning_rule: str | None = None
+    tuning_source: str | None = None
+    counting: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -487,6 +595,7 @@ class NonlinearView(_AnalysisPart):
     h: float | None = None
     evaluations_per_outer: int | None = None
     linearisation: LinearisationView | None = None
+    baselines: BaselinesView | None = None
     comparison: NewtonSettingsView | None = None
 
 

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 from ..analysis.schema import AnalysisView, ChebyshevView, FactorRatioView, KrylovView, NormalisedView, PolynomialView, SpectrumView
 from .formatting import Rich, count_math, count_text, fnum, plural
 from .mathtext import Math, inline_value_math, interval_math, join_math, sci, tableau_math
-from .linear_summary import matvec_sentences, objective_note
+from .linear_summary import eigenvalue_sentence, matvec_sentences, objective_note, start_math
 from .solver_math import (
     ABSQ,
     EQ,
@@ -31,8 +31,8 @@ from .solver_math import (
     QR,
     RHS_ML,
     SUMB,
-    X0,
     H,
+    ci_math,
     complex_math,
     display_eq,
     eq,
@@ -45,6 +45,7 @@ from .solver_math import (
     relres_le,
     root_name,
     spectrum_rich,
+    verdict_label,
 )
 
 __all__ = ["build_recurrence", "build_convergence", "build_matvecs"]
@@ -175,9 +176,12 @@ def build_convergence(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str,
     if fac.argmax is not None:
         where = ["The maximum of the learned ", ABSQ, " is attained at ", lam_at(fac.argmax)]
         onev = fac.on_eigenvalues
-        if onev is not None and spec.real and abs(fnum(onev) - fnum(fac.per_outer)) > 1e-12 * max(1.0, abs(fnum(onev))):
+        ev = eigenvalue_sentence(k)
+        if onev is not None and spec.real and not ev and abs(fnum(onev) - fnum(fac.per_outer)) > 1e-12 * max(1.0, abs(fnum(onev))):
             where += ["; on the family's eigenvalues themselves the maximum is ", sci(onev, 4)]
         where.append(".")
+        if ev:
+            where += [" ", *ev]
     cheb = None
     if ch.sympy or ch.latex:
         qc = lambda_polynomial_math(ch.sympy, ch.latex)
@@ -203,19 +207,23 @@ def build_matvecs(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, Any
     for m in order:
         d = methods[m]
         r = 1.0 if m == "learned" else ratios.get(m)
+        e = comp.ratio_estimates.get(m)
         rows.append({"key": m, "label": method_label(m, a.name), "ref": m == "learned",
                      "median": count_math(d.median), "reached": f"{d.reached if d.reached is not None else 0} of {inst}",
                      "ratio": (sci(1.0) if m == "learned" else ratio_math(r)) if r is not None else None, "fewer": r is not None and m != "learned" and fnum(r) < 1,
+                     "ci": ci_math(e) if m != "learned" else None, "verdict": verdict_label(e) if m != "learned" else None,
                      "residual": sci(d.residual_at_learned_matvecs, 3) if d.residual_at_learned_matvecs is not None else None,
                      "wall": sci(d.wall_s, 3) if d.wall_s is not None else None})
     intro: Rich = ["Matrix-vector products (matvecs) to reach ", relres_le(comp.tol), f" on {inst} held-out systems of the family, from ",
-                   X0, f", with a budget of {comp.matvec_budget} matvecs per method and system. "]
+                   *start_math(k), f", with a budget of {comp.matvec_budget} matvecs per method and system. "]
+    if k.family is not None and k.family.rhs is not None and k.family.rhs.description:
+        intro += [f"Right-hand sides: {k.family.rhs.description}. "]
     if comp.counting:
         intro += ["Counting: ", comp.counting.rstrip(".") + "."]
     skipped = [(method_label(m), why) for m, why in comp.skipped.items()]
     note: Rich = ["GMRES and CG choose a new polynomial for every system and iteration from inner products; the learned, Chebyshev and "
                   "Richardson iterations apply fixed polynomials and compute no inner products. Wall times are totals over the "
-                  f"{inst} systems with a Python/NumPy implementation of each method and say little about tuned codes."]
+                  f"{inst} systems with a Python/NumPy implementation of each method (SciPy\u2019s for GMRES) and say little about tuned codes."]
     first = methods["learned"].matvecs_to_tol if "learned" in methods else ()
     return {"intro": intro, "rows": rows, "skipped": skipped, "note": note, "sentences": matvec_sentences(k, a),
             "figure": "history" if "history" in figures else None, "first_learned": count_text(first[0]) if first and first[0] is not None else None}

@@ -25,12 +25,13 @@ from ..analysis.schema import (
     StructureView,
 )
 from .formatting import Rich, count_text, fnum, join_and, plural
-from .mathtext import Code, join_math, sci
+from .mathtext import Code, Math, join_math, sci
 from .solver_math import (
     ABSQ,
     AXB,
     EQ,
     GMRES,
+    IDEALISED,
     H,
     MAXQ,
     Q0,
@@ -43,12 +44,13 @@ from .solver_math import (
     method_label,
     ratio_math,
     ratio_str,
-    ratio_verdict,
+    ci_math,
+    estimate_rich,
     relres_le,
     spectrum_rich,
 )
 
-__all__ = ["krylov_title", "build_krylov_summary", "objective_note", "matvec_sentences"]
+__all__ = ["krylov_title", "build_krylov_summary", "objective_note", "matvec_sentences", "eigenvalue_sentence", "start_math"]
 
 
 def krylov_title(a: AnalysisView) -> str:
@@ -90,6 +92,9 @@ def _factor_sentences(k: KrylovView, a: AnalysisView) -> Rich:
             if math.isfinite(rm):
                 out += [" (", ratio_str(rm), " times per matvec)"]
         out.append(".")
+    ev = eigenvalue_sentence(k)
+    if ev:
+        out += [" ", *ev]
     note = objective_note(k, a)
     if note:
         out += [" ", *note]
@@ -113,17 +118,31 @@ def objective_note(k: KrylovView, a: AnalysisView) -> Rich:
     return []
 
 
+def start_math(k: KrylovView) -> Rich:
+    """Where every method starts: ``x0 = 0`` or the stated initial guess."""
+    x0 = k.family.x0 if k.family is not None else None
+    if x0 is None or x0 == "zero":
+        return [X0]
+    return ["the stated initial guess ", Math("x_0", "<msub><mi>x</mi><mn>0</mn></msub>")]
+
+
+_GMRES_VERDICT = {"more": "{label} needs fewer matvecs, though it also computes inner products and stores a Krylov basis, which the learned iteration does not.",
+                  "fewer": "the learned iteration needs fewer matvecs than {label}.",
+                  "no significant difference": "the interval contains 1: no significant difference between the learned iteration and {label}."}
+
+
 def matvec_sentences(k: KrylovView, a: AnalysisView, detail: bool = True) -> Rich:
     """What the equal-matvec comparison says: the learned iteration's median, GMRES(n)'s
-    verdict and (``detail``) the other baselines."""
+    count as SciPy spends it with its bootstrap interval and verdict, (``detail``) the other
+    baselines grouped by verdict, and the finite-termination caveat."""
     comp = k.comparison or MatvecComparisonView()
     methods = comp.methods
     if "learned" not in methods:
         return []
-    ratios = comp.ratios
+    ests = comp.ratio_estimates
     L = methods["learned"]
     inst = comp.instances or len(L.matvecs_to_tol)
-    out: Rich = [f"On {inst} held-out systems, from ", X0, " to ", relres_le(comp.tol), ", the learned iteration "]
+    out: Rich = [f"On {inst} held-out systems, from ", *start_math(k), " to ", relres_le(comp.tol), ", the learned iteration "]
     if L.median is None:
         out += [f"reaches the tolerance on only {_or(L.reached, 0)} of {inst} within the budget of {comp.matvec_budget} matvecs, "
                 "so it has no median matvec count."]
@@ -134,43 +153,72 @@ def matvec_sentences(k: KrylovView, a: AnalysisView, detail: bool = True) -> Ric
         out.append(".")
     gm = next((m for m in methods if GMRES.match(m.lower())), None)
     if gm is not None:
-        r = ratios.get(gm)
+        n = GMRES.match(gm.lower()).group(1)  # type: ignore[union-attr]
+        label = f"GMRES({n})"
         med = methods[gm].median
-        label = f"GMRES({GMRES.match(gm.lower()).group(1)})"  # type: ignore[union-attr]
+        e = ests.get(gm)
+        spent = (f" Restarted {label} as SciPy\u2019s gmres spends them ({n} Arnoldi steps and one true residual per cycle, "
+                 f"{int(n) + 1} in all, counted by wrapping the matvec)")
         if med is None:
-            out += [f" Restarted {label} did not reach the tolerance within the budget on most systems."]
-        elif r is None:
-            out += [f" Restarted {label} needs a median of {count_text(med)} matvecs."]
+            out += [spent + " did not reach the tolerance within the budget on most systems."]
+        elif e is None or e.value is None:
+            out += [spent + f" needs a median of {count_text(med)} matvecs."]
         else:
-            out += [f" Restarted {label} needs {count_text(med)}, {ratio_str(r)} times as many: "]
-            out.append(ratio_verdict(fnum(r), f"{label} needs fewer matvecs, though it also computes inner products and stores a Krylov basis, "
-                                              "which the learned iteration does not.",
-                                     f"the learned iteration needs fewer matvecs than {label}.",
-                                     f"the learned iteration and {label} need the same number."))
+            out += [spent + f" needs {count_text(med)}, ", *estimate_rich(e, "systems"), " times as many: "]
+            if e.verdict is None:
+                out.append("too few systems for an interval, so no verdict.")
+            else:
+                out.append(_GMRES_VERDICT[e.verdict].format(label=label))
+        ideal = next((m for m in methods if IDEALISED.match(m.lower())), None)
+        if ideal is not None and methods[ideal].median is not None:
+            out.append(f" Counted as {n} per cycle (the restart residual taken from the Arnoldi relation: an idealised count that no "
+                       f"code spends) it would need {count_text(methods[ideal].median)}.")
     if detail:
-        others = [m for m in methods if m not in ("learned", gm)]
-        fewer = [m for m in others if ratios.get(m) is not None and fnum(ratios[m]) < 1]
-        more = [m for m in others if ratios.get(m) is not None and fnum(ratios[m]) > 1]
-        same = [m for m in others if ratios.get(m) is not None and fnum(ratios[m]) == 1]
+        others = [m for m in methods if m not in ("learned", gm) and not IDEALISED.match(m.lower())]
+        groups: dict[str, list[str]] = {"more": [], "fewer": [], "no significant difference": [], None: []}  # type: ignore[dict-item]
         missed = [m for m in others if methods[m].median is None]
+        for m in others:
+            e = ests.get(m)
+            if m in missed or e is None or e.value is None:
+                continue
+            groups[e.verdict].append(m)  # type: ignore[index]
 
         def listing(ms: list[str]) -> Rich:
-            return join_and([[f"{method_label(m, short=True)} ({count_text(methods[m].median)})"] for m in ms])
+            return join_and([[f"{method_label(m, short=True)} ({count_text(methods[m].median)}; ratio ", *estimate_rich(ests[m], "systems")[:1],
+                              *([" ", ci_math(ests[m])] if ci_math(ests[m]) is not None else []), ")"] for m in ms])
 
         clauses: list[Rich] = []
-        for ms, verb in ((fewer, "fewer matvecs than the learned iteration"), (same, "as many"), (more, "more")):
+        for key, verb in (("more", "fewer matvecs than the learned iteration"), ("fewer", "more"),
+                          ("no significant difference", "a number of matvecs not significantly different"), (None, "no interval (too few systems)")):
+            ms = groups[key]  # type: ignore[index]
             if ms:
-                clauses.append(listing(ms) + [f" {'need' if len(ms) > 1 else 'needs'} {verb}"])
+                clauses.append(listing(ms) + [f" {'need' if len(ms) > 1 else 'needs'} {verb}" if key is not None else f" {'have' if len(ms) > 1 else 'has'} {verb}"])
         if clauses:
-            out.append(" Of the other baselines, ")
+            out.append(" Of the other baselines (ratio: baseline / learned median matvecs with its 95\u00a0% interval), ")
             for j, c in enumerate(clauses):
                 if j:
-                    out.append(", and " if j == len(clauses) - 1 else ", ")
+                    out.append("; and " if j == len(clauses) - 1 else "; ")
                 out += c
             out.append(".")
         if missed:
             out.append(" " + ", ".join(method_label(m, short=True) for m in missed) + " did not reach the tolerance within the budget on most systems.")
+    ft = comp.finite_termination
+    if ft is not None and ft.note:
+        out.append(" " + ft.note)
     return out
+
+
+def eigenvalue_sentence(k: KrylovView) -> Rich:
+    """Learned against Chebyshev on the known eigenvalues themselves (fixed spectra)."""
+    fac, ch, fr, spec = k.factor or FactorView(), k.chebyshev or ChebyshevView(), k.factor_ratio or FactorRatioView(), k.spectrum or SpectrumView()
+    r = fnum(fr.on_eigenvalues)
+    if not (spec.real and math.isfinite(r) and fac.on_eigenvalues is not None and ch.on_eigenvalues is not None):
+        return []
+    cnt = spec.eigenvalue_count
+    verdict = ("the learned polynomial is the smaller there" if r < 1 else "Chebyshev\u2019s is the smaller there" if r > 1 else "they are equal there")
+    return [f"The family\u2019s {cnt} eigenvalues are fixed and known; on them alone " if cnt else "On the known eigenvalues alone ",
+            MAXQ, " is ", sci(fac.on_eigenvalues, 4), " for the learned polynomial and ", sci(ch.on_eigenvalues, 4), " for Chebyshev\u2019s, a ratio of ",
+            ratio_math(r), f": {verdict} (Chebyshev is optimal on the whole interval, not on a finite set of points in it)."]
 
 
 def _or(value: Any, default: Any) -> Any:
@@ -208,6 +256,8 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
         if phrase:
             p1 += [" and ", *phrase]
         p1.append(".")
+        if fam.rhs is not None and fam.rhs.description:
+            p1 += [" Training and held-out right-hand sides: ", fam.rhs.description, "; initial guess ", *start_math(k), "."]
     paras = [p1, _factor_sentences(k, a)]
     comp = matvec_sentences(k, a)
     if comp:
@@ -228,6 +278,8 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
         if fl is not None:
             v += ["; final loss ", sci(fl, 4)]
         facts.append(("Objective", v))
+    if fam is not None and fam.rhs is not None and fam.rhs.description:
+        facts.append(("Right-hand sides", [fam.rhs.description, "; from ", *start_math(k)]))
     if k.spectrum is not None:
         s = spectrum_rich(k.spectrum)
         s[0] = s[0][0].upper() + s[0][1:] if isinstance(s[0], str) else s[0]
@@ -237,9 +289,11 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
     ch = k.chebyshev or ChebyshevView()
     fr = k.factor_ratio or FactorRatioView()
     if ch.per_outer is not None:
-        facts.append((f"Chebyshev, degree {n}", [sci(ch.per_outer, 4), " per outer iteration, ", sci(ch.per_matvec, 4),
-                                                  " per matvec; learned / Chebyshev ", ratio_math(fr.per_outer), " (per outer), ",
-                                                  ratio_math(fr.per_matvec), " (per matvec)"]))
+        v: Rich = [sci(ch.per_outer, 4), " per outer iteration, ", sci(ch.per_matvec, 4), " per matvec; learned / Chebyshev ",
+                   ratio_math(fr.per_outer), " (per outer), ", ratio_math(fr.per_matvec), " (per matvec)"]
+        if fr.on_eigenvalues is not None:
+            v += ["; on the known eigenvalues ", ratio_math(fr.on_eigenvalues)]
+        facts.append((f"Chebyshev, degree {n}", v))
     comp_d = k.comparison or MatvecComparisonView()
     meth = comp_d.methods
     if "learned" in meth:
@@ -248,6 +302,14 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
             if m != "learned":
                 row += [f", {method_label(m, short=True).removeprefix('the ')} {count_text(d.median)}"]
         facts.append((f"Median matvecs to {fnum(comp_d.tol):.0e}", row))
+        gm = next((m for m in meth if GMRES.match(m.lower())), None)
+        e = comp_d.ratio_estimates.get(gm) if gm is not None else None
+        if e is not None and e.value is not None:
+            v = [*estimate_rich(e, "systems")]
+            if e.verdict is not None:
+                v.append("; " + {"fewer": "the learned iteration needs fewer", "more": "the learned iteration needs more",
+                                 "no significant difference": "no significant difference"}[e.verdict])
+            facts.append((f"{method_label(gm, short=True)} / learned matvecs", v))
     if k.identified_as:
         facts.append(("Identified as", [k.identified_as]))
     if a.order is not None:

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 from ..analysis.schema import (
     SETTINGS,
     AnalysisView,
+    BaselinesView,
     FactorView,
     LinearisationView,
     NewtonComparisonView,
@@ -24,7 +25,7 @@ from ..analysis.schema import (
     SpectrumView,
     StructureView,
 )
-from .formatting import Rich, count_math, count_text, fnum, in_range_math, join_and, plural
+from .formatting import Rich, count_math, count_text, fnum, in_range_math, join_and, plural, symbol_math
 from .mathtext import Code, Math, join_math, math_text, sci, tableau_math
 from .solver_math import (
     EQ,
@@ -44,11 +45,12 @@ from .solver_math import (
     method_label,
     norm,
     normF_le,
+    ci_math,
+    estimate_rich,
     ratio_math,
-    ratio_str,
-    ratio_verdict,
     root_name,
     spectrum_rich,
+    verdict_label,
 )
 
 __all__ = ["nonlinear_title", "build_nonlinear_summary", "build_nl_iteration", "build_linearisation", "build_newton"]
@@ -85,11 +87,53 @@ def _setting(nl: NonlinearView, setting: str) -> NewtonComparisonView | None:
     return nl.comparison.get(setting) if nl.comparison is not None else None
 
 
+def _rate_clause(lin: LinearisationView, unit: str) -> Rich:
+    """`` per outer iteration: median 0.02, worst 0.167 at c = 0.9 (a corner ...), over ...``"""
+    out: Rich = []
+    if lin.local_rate_median is not None:
+        out += [f"; {unit} it has a median of ", sci(lin.local_rate_median, 3), " and a worst case of ", sci(lin.local_rate, 3)]
+    else:
+        out += [f"; {unit} it is ", sci(lin.local_rate, 3)]
+    w = lin.worst
+    if w is not None and w.params:
+        out += [" at ", *join_and([[in_point_math(k, v)] for k, v in w.params.items()])]
+        if w.instance == "corner":
+            out.append(", a corner of the training range")
+    out.append(".")
+    return out
+
+
+def in_point_math(name: str, value: Any) -> Math:
+    """``c = 0.9``."""
+    return join_math([symbol_math(name), EQ, sci(value, 4)])
+
+
+_AGAINST = {"fewer": "the learned iteration needs fewer residual evaluations than {m}",
+            "more": "the learned iteration needs more residual evaluations than {m}",
+            "no significant difference": "the interval contains 1: no significant difference between the learned iteration and {m}"}
+
+
+def _ratio_verdict(c: NewtonComparisonView, m: str) -> Rich:
+    """``1.86 (95 % interval [1.86, 2.14], 100 instances): the learned iteration needs more ...``"""
+    e = c.ratios.get(m)
+    label = method_label(m, short=True)
+    if e is None or e.value is None:
+        return ["undefined: no instance was solved by both"]
+    verdict = "too few instances for an interval, so no verdict" if e.verdict is None else _AGAINST[e.verdict].format(m=label)
+    return [*estimate_rich(e, "instances"), ": ", verdict]
+
+
+def _against(c: NewtonComparisonView, m: str) -> Rich:
+    """``newton_krylov at its defaults (median 17): learned / baseline 0.765 (...): the learned ...``"""
+    med = c.median_cost.get(m, c.median_evaluations.get(m))
+    return [f"{method_label(m, short=True)} (median {count_text(med)}): learned / baseline ", *_ratio_verdict(c, m)]
+
+
 def _nl_comparison_sentence(nl: NonlinearView, setting: str) -> Rich:
     c = _setting(nl, setting)
     if c is None:
         return []
-    med = c.median_evaluations
+    med = c.median_cost or c.median_evaluations
     succ = c.success
     inst = c.instances
     ranges = _setting_ranges(nl.family, setting)
@@ -100,15 +144,47 @@ def _nl_comparison_sentence(nl: NonlinearView, setting: str) -> Rich:
     out += [" the learned iteration reaches ", normF_le(c.tol), f" on {succ.get('learned', 0)} of {inst}"]
     if med.get("learned") is not None:
         out += [f" with a median of {count_text(med['learned'])} residual evaluations"]
-    out += [f", against {count_text(med.get('newton_krylov'))} for SciPy's ", Code("newton_krylov"), f" at its defaults ({succ.get('newton_krylov', 0)} of {inst} converged)."]
-    r = c.median_ratio_learned_to_newton_krylov
-    if r is not None:
-        rv = fnum(r)
-        out += [f" The median over instances of the ratio learned / newton_krylov is {ratio_str(rv)}: the learned iteration needs ",
-                ratio_verdict(rv, "fewer residual evaluations than", "more residual evaluations than", "as many residual evaluations as"),
-                " newton_krylov on the typical instance."]
-    else:
-        out.append(" No instance converged for both methods, so there is no ratio.")
+    out.append(".")
+    fewest, best = c.fewest, c.best_baseline
+    if fewest == "learned":
+        out += [" It needs the fewest of all the methods"]
+        if best is not None:
+            out += ["; against the best baseline, ", *_against(c, best)]
+        out.append(".")
+    elif fewest is not None:
+        label = method_label(fewest, short=True)
+        out += [f" The fewest evaluations: {label}, a median of {count_text(med.get(fewest))}; learned / {label} ", *_ratio_verdict(c, fewest), "."]
+    if "newton_krylov" in c.ratios and fewest != "newton_krylov":
+        out += [" Against SciPy\u2019s ", *_against(c, "newton_krylov"), "."]
+    missed = [f"{method_label(m, short=True)} {succ.get(m, 0)} of {inst}" for m in c.methods if succ.get(m, 0) < (inst or 0)]
+    if missed:
+        out.append(" Converged: " + ", ".join(missed) + "; every other method on all.")
+    return out
+
+
+def _baselines_paragraph(nl: NonlinearView) -> Rich:
+    """Which baselines ran, how they were tuned, what an exact Jacobian costs."""
+    b = nl.baselines
+    if b is None or not b.methods:
+        return []
+    parts: list[Rich] = []
+    for m in b.methods:
+        t = b.tuning.get(m)
+        opts = ", ".join(f"{k} = {v}" for k, v in (t.options.items() if t is not None else ()) if k != "omega")
+        if m == "picard" and t is not None and "omega" in t.options:
+            opts = f"\u03c9 = {fnum(t.options['omega']):.4g}"
+        parts.append([method_label(m, short=True) + (f" ({opts})" if opts else "")])
+    out: Rich = ["The baselines run from the same starting points, every call of F counted by a wrapper: ", *join_and(parts), "."]
+    tuned = [t for t in b.tuning.values()]
+    if tuned:
+        out += [f" The tuned options were chosen on {tuned[0].instances} training instances, never on held-out ones"
+                + (f" ({b.tuning_rule})" if b.tuning_rule else "") + "."]
+    jc = b.jacobian_cost
+    if jc is not None and jc.jacobian_in_F is not None:
+        how = "the family\u2019s analytic one" if (jc.jacobian or "").startswith("analytic") else "forward-mode autodiff"
+        out += [f" One exact Jacobian ({how}) costs {fnum(jc.jacobian_in_F):.3g} evaluations of F, measured in wall time on this machine "
+                f"(it varies between runs), and Newton\u2019s cost counts it so; a finite-difference Jacobian would cost m = {jc.size}. One "
+                f"forward-mode Jacobian-vector product (torch.func.jvp) costs {fnum(jc.jvp_in_F):.3g}."]
     return out
 
 
@@ -143,11 +219,12 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         spec = lin.spectrum or SpectrumView()
         p2: Rich = ["Near a solution the iteration is linear in the error. On the spectrum of the Jacobian ", JSTAR, " (",
                     *spectrum_rich(spec, with_source=False), ", from ", spec.source if spec.source is not None else "the solutions", ") "]
+        unit = "per Newton step" if mode == "newton-krylov" else "per outer iteration"
         if mode == "newton-krylov":
-            p2 += ["the inner residual factor is ", join_math([MAXQ, EQ, sci(lfac.per_outer, 3)]),
-                   "; it is the forcing term of the inexact Newton iteration, so the local rate per Newton step is ", sci(lin.local_rate, 3), "."]
+            p2 += ["the inner residual factor ", MAXQ, " is the forcing term of the inexact Newton iteration, so it gives the local rate per Newton step"]
         else:
-            p2 += ["the local convergence factor ", MAXQ, " with ", QR, " is ", sci(lin.local_rate, 3), " per outer iteration."]
+            p2 += ["the local convergence factor is ", MAXQ, " with ", QR]
+        p2 += _rate_clause(lin, unit)
         paras.append(p2)
     for s in ("in_distribution", "out_of_distribution"):
         sent = _nl_comparison_sentence(nl, s)
@@ -155,21 +232,9 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
             paras.append(sent)
     cin = _setting(nl, "in_distribution") or NewtonComparisonView()
     cout = _setting(nl, "out_of_distribution") or NewtonComparisonView()
-    nd = cin.newton_direct_instances or cout.newton_direct_instances
-    if nd:
-        mi = cin.median_evaluations.get("newton_direct")
-        mo = cout.median_evaluations.get("newton_direct")
-        p: Rich = [f"Newton's method with a direct solve and a finite-difference Jacobian ({_size(fam)} residual evaluations per Jacobian), run on the first {nd} instances, needs a median of {count_text(mi)} residual evaluations"]
-        if cin.newton_direct_jacobians_median is not None:
-            p.append(f" ({count_text(cin.newton_direct_jacobians_median)} Jacobians)")
-        p.append(" in distribution")
-        if mo is not None:
-            p.append(f" and {count_text(mo)}")
-            if cout.newton_direct_jacobians_median is not None:
-                p.append(f" ({count_text(cout.newton_direct_jacobians_median)} Jacobians)")
-            p.append(" out of distribution")
-        p.append(".")
-        paras.append(p)
+    bp = _baselines_paragraph(nl)
+    if bp:
+        paras.append(bp)
     rej = [c.safeguard_rejections for c in (cin, cout) if c.safeguard_rejections is not None]
     if rej:
         total = sum(int(r) for r in rej)
@@ -196,15 +261,25 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         struct += ["; ", *h_value(nl.h, st.h)]
     facts.append(("Structure", struct))
     if lin.local_rate is not None:
-        facts.append(("Local rate", [sci(lin.local_rate, 3), " per outer iteration" if mode != "newton-krylov" else " per Newton step"]))
+        unit = " per outer iteration" if mode != "newton-krylov" else " per Newton step"
+        v0: Rich = [sci(lin.local_rate, 3), unit, " in the worst case"]
+        if lin.local_rate_median is not None:
+            v0 += ["; median ", sci(lin.local_rate_median, 3)]
+        if lin.instances:
+            v0.append(f"; {lin.instances} instances" + (f" and {lin.corners} corners" if lin.corners else ""))
+        facts.append(("Local rate", v0))
     for s, label in (("in_distribution", "In distribution"), ("out_of_distribution", "Out of distribution")):
         c = _setting(nl, s)
         if c is None:
             continue
-        med = c.median_evaluations
-        v: Rich = [f"median evaluations learned {count_text(med.get('learned'))}, newton_krylov {count_text(med.get('newton_krylov'))}"]
-        if c.median_ratio_learned_to_newton_krylov is not None:
-            v.append(f"; median ratio {ratio_str(c.median_ratio_learned_to_newton_krylov)}")
+        med = c.median_cost or c.median_evaluations
+        v: Rich = [f"median evaluations learned {count_text(med.get('learned'))}"]
+        if c.fewest is not None:
+            v.append(f"; fewest: {method_label(c.fewest, short=True)} ({count_text(med.get(c.fewest))})")
+        ref = c.best_baseline if c.fewest == "learned" else c.fewest
+        e = c.ratios.get(ref) if ref is not None else None
+        if e is not None and e.value is not None:
+            v += [f"; learned / {method_label(ref, short=True)} ", *estimate_rich(e, "instances")]
         v.append(f"; converged {c.success.get('learned', 0)} of {c.instances}")
         facts.append((label, v))
     if a.identified_as:
@@ -296,14 +371,22 @@ def build_linearisation(a: AnalysisView, figures: Sequence[str] = ()) -> dict[st
     if fac.on_eigenvalues is not None:
         rows.append(("Maximum over the eigenvalues", [sci(fac.on_eigenvalues, 4)]))
     if lin.local_rate is not None:
-        rows.append(("Local rate", [sci(lin.local_rate, 4), f" {unit}"]))
+        rows.append(("Local rate, worst case", [sci(lin.local_rate, 4), f" {unit}"]
+                     + ([" at ", *join_and([[in_point_math(k, v)] for k, v in lin.worst.params.items()])] if lin.worst is not None and lin.worst.params else [])
+                     + ([" (a corner of the training range)"] if lin.worst is not None and lin.worst.instance == "corner" else [])))
+    if lin.local_rate_median is not None:
+        rows.append(("Local rate, median", [sci(lin.local_rate_median, 4), f" {unit}"]))
+    if lin.instances:
+        rows.append(("Instances", [f"{lin.instances} held-out" + (f" and {lin.corners} corners of the parameter range" if lin.corners else "")
+                                   + (f"; {lin.unsolved} not solved to 1e-12 and left out" if lin.unsolved else "")]))
     if mode == "newton-krylov":
         meaning: Rich = ["The inner iteration reduces the residual of the linearised system by at most ", MAXQ,
                          " per pass near the solution; that reduction is the forcing term of the inexact Newton iteration, so the error of "
                          "the outer iteration shrinks locally by the local rate per Newton step."]
     else:
         meaning = ["Near the solution the error obeys ", ERR, ", so it shrinks by at most ", MAXQ,
-                   " over the spectrum per outer iteration: the local rate."]
+                   " over the spectrum per outer iteration: the local rate. It is computed on each instance\u2019s own eigenvalues; "
+                   "the factor over the union of the spectra (on their hull) is the bound for every parameter in the range."]
     note = ["Meaning as recorded in the analysis: \u201c", lin.meaning.rstrip("."), ".\u201d"] if lin.meaning else []
     return {"how": how, "eigenvalues": eig_text, "rows": rows, "meaning": meaning, "note": note,
             "figure": "linearisation" if "linearisation" in figures else None}
@@ -317,36 +400,38 @@ def build_newton(a: AnalysisView) -> dict[str, Any] | None:
     fam = nl.family
     tables = []
     for s, c in comps:
-        ev = c.evaluations
-        med = c.median_evaluations
+        med = c.median_cost or c.median_evaluations
         succ = c.success
         wall = c.wall_time_s
         rows = []
-        for m in [m for m in ("learned", "newton_krylov", "newton_direct") if m in med or m in ev] + [m for m in med if m not in ("learned", "newton_krylov", "newton_direct")]:
-            n_inst = c.newton_direct_instances if m == "newton_direct" else c.instances
-            if n_inst is None:
-                n_inst = len(ev.get(m) or ())
-            ratio: Math | str | None
-            if m == "learned":
-                ratio = ratio_math(c.median_ratio_learned_to_newton_krylov) if c.median_ratio_learned_to_newton_krylov is not None else None
-            elif m == "newton_krylov":
-                ratio = "reference"
-            else:
-                ratio = None
-            jac = c.newton_direct_jacobians_median
-            rows.append({"label": method_label(m, a.name), "ref": m == "newton_krylov", "instances": n_inst,
+        for m in c.methods:
+            n_inst = c.instances if c.instances is not None else len(c.evaluations.get(m) or ())
+            e = c.ratios.get(m)
+            jac = [v for v in c.jacobians.get(m, ()) if v is not None]
+            jmed = sorted(jac)[len(jac) // 2] if jac else None
+            rows.append({"label": method_label(m, a.name), "ref": m == "learned", "instances": n_inst,
                          "success": f"{succ.get(m, 0)} of {n_inst}", "median": count_math(med.get(m)),
-                         "ratio": ratio, "jacobians": count_math(jac) if m == "newton_direct" and jac is not None else None,
+                         "ratio": "reference" if m == "learned" else (ratio_math(e.value) if e is not None and e.value is not None else None),
+                         "ci": ci_math(e), "verdict": verdict_label(e), "best": m == c.fewest,
+                         "jacobians": count_math(jmed) if jmed is not None else None,
                          "wall": sci(wall.get(m), 3) if wall.get(m) is not None else None})
         label = "In distribution" if s == "in_distribution" else "Out of distribution"
         tables.append({"key": s, "label": label, "ranges": _setting_ranges(fam, s), "tol": sci(c.tol, 2), "rows": rows,
                        "rejections": c.safeguard_rejections, "sentence": _nl_comparison_sentence(nl, s)})
     tol = comps[0][1].tol
-    intro: Rich = ["Residual evaluations to reach ", normF_le(tol), " (2-norm) from the same starting points, per method: one per evaluation of F and one per "
-                   "Jacobian-vector product (what a finite-difference product costs); Newton with a direct solve also counts ",
-                   f"{_size(fam)} evaluations per finite-difference Jacobian. SciPy's ", Code("newton_krylov"),
-                   " runs at its defaults. Median ratio: the median over instances of the per-instance ratio learned / newton_krylov "
-                   "(below 1: the learned iteration needs fewer evaluations). Jacobians: the median number of finite-difference Jacobians "
-                   "of Newton with a direct solve. Wall times (s) are totals over the instances each method ran."]
+    b = nl.baselines or BaselinesView()
+    jc = b.jacobian_cost
+    intro: Rich = ["Cost to reach ", normF_le(tol), " (2-norm) from the same starting points, per method, in evaluations of F, counted by a wrapper "
+                   "around F (line searches and finite-difference Jacobian-vector products included)"]
+    if jc is not None and jc.jacobian_in_F is not None:
+        how = "the family\u2019s analytic Jacobian" if (jc.jacobian or "").startswith("analytic") else "forward-mode autodiff"
+        intro.append(f"; Newton with the exact Jacobian also counts each Jacobian as {fnum(jc.jacobian_in_F):.3g} evaluations, its cost measured "
+                     f"in wall time ({how}; a finite-difference Jacobian would cost {_size(fam)})")
+    intro += [". SciPy\u2019s ", Code("newton_krylov"), " runs at its defaults and tuned; ", Code("anderson"),
+              " (depth M = 3, 4, 5) and Picard have their options tuned on training instances, never on held-out ones. "
+              "Learned \u00f7 method: the median over the instances both solved of the per-instance ratio learned / method (below 1: the "
+              "learned iteration needs fewer), with its 95\u00a0% percentile-bootstrap interval over the instances; the verdict says whether "
+              "the learned iteration needs fewer or more evaluations, only where the interval excludes 1 (\u201cno sig. difference\u201d where "
+              "it contains 1, \u201cnone\u201d with too few instances for an interval). Jacobians: median exact Jacobians. The method with the fewest evaluations is marked. "
+              "Wall times (s) are totals over the instances."]
     return {"intro": intro, "tables": tables}
-

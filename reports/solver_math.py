@@ -21,13 +21,14 @@ from .formatting import Rich, fnum, ratio_text
 from .mathtext import Code, Math, expr_math, interval_math, join_math, math_text, parse_expression, sci
 
 if TYPE_CHECKING:
-    from ..analysis.schema import LinearFamilyView, NonlinearFamilyView, SpectrumView
+    from ..analysis.schema import LinearFamilyView, NonlinearFamilyView, RatioEstimateView, SpectrumView
 
 __all__ = [
     "LAM_ML", "RHS_ML", "LAM", "EQ", "Q", "QD", "QC", "AXB", "RK_STEP", "Q0", "QR", "MAXQ", "ABSQ", "X0", "SUMB", "FX0",
     "FMINUS", "JSTAR", "LINSYS", "ERR", "H", "neg", "norm", "normF_le", "relres_le", "eq", "display_eq", "ratio_str",
     "ratio_math", "root_name", "percent", "GMRES", "method_label", "lambda_polynomial_math", "coefficients_polynomial_math",
-    "complex_math", "lam_at", "family_line", "h_value", "ratio_verdict", "spectrum_rich",
+    "complex_math", "lam_at", "family_line", "h_value", "ratio_verdict", "spectrum_rich", "ci_math", "estimate_rich",
+    "verdict_label", "IDEALISED", "ANDERSON",
 ]
 
 # ------------------------------------------------------------------ formulas used in the text
@@ -175,6 +176,8 @@ def percent(x: Any) -> str:
 
 # ------------------------------------------------------------------ shared helpers
 GMRES = re.compile(r"gmres\((\d+)\)$")
+IDEALISED = re.compile(r"gmres\((\d+)\)-idealised$")
+ANDERSON = re.compile(r"anderson\((\d+)\)$")
 _CHEB_N = re.compile(r"chebyshev\((\d+)\)$")
 
 
@@ -185,14 +188,21 @@ def method_label(key: str, name: str | None = None, short: bool = False) -> str:
     if k == "learned":
         return "the learned iteration" if short else (f"{name} (learned)" if name else "learned")
     if m := GMRES.match(k):
-        return f"GMRES({m.group(1)})" if short else f"GMRES({m.group(1)}), restarted"
+        return f"GMRES({m.group(1)})" if short else f"GMRES({m.group(1)}), SciPy ({int(m.group(1)) + 1} per cycle)"
+    if m := IDEALISED.match(k):
+        return (f"GMRES({m.group(1)}) counted as {m.group(1)} per cycle" if short
+                else f"GMRES({m.group(1)}), idealised ({m.group(1)} per cycle)")
+    if m := ANDERSON.match(k):
+        return f"Anderson({m.group(1)})" if short else f"anderson(M = {m.group(1)}), tuned"
     if m := _CHEB_N.match(k):
         return f"the cycled degree-{m.group(1)} Chebyshev polynomial" if short else f"Chebyshev degree {m.group(1)}, cycled"
     if short:
-        return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson"}.get(k, str(key))
+        return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson",
+                "newton_krylov": "newton_krylov at its defaults", "newton_krylov_tuned": "tuned newton_krylov",
+                "picard": "Picard", "newton_exact": "Newton with the exact Jacobian"}.get(k, str(key))
     return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson (\u03c9 = 2/(a+b))",
-            "newton_krylov": "SciPy newton_krylov (defaults)",
-            "newton_direct": "Newton, direct solve"}.get(k, str(key))
+            "newton_krylov": "SciPy newton_krylov (defaults)", "newton_krylov_tuned": "SciPy newton_krylov (tuned)",
+            "picard": "Picard (tuned \u03c9)", "newton_exact": "Newton, exact Jacobian"}.get(k, str(key))
 
 
 def lambda_polynomial_math(text: Any, latex: Any = None) -> Math | None:
@@ -279,4 +289,35 @@ def spectrum_rich(spec: SpectrumView, with_source: bool = True) -> Rich:
         if spec.eigenvalue_count:
             out.append(f"; {spec.eigenvalue_count} eigenvalues")
         out.append(")")
+    return out
+
+
+def ci_math(est: RatioEstimateView | None) -> Math | None:
+    """The 95 % interval ``[lo, hi]`` of a ratio (None without one)."""
+    if est is None or est.ci95 is None:
+        return None
+    lo, hi = (ratio_math(v) for v in est.ci95)
+    return Math(f"[{lo.latex}, {hi.latex}]", f"<mrow><mo>[</mo>{lo.mathml}<mo>,</mo>{hi.mathml}<mo>]</mo></mrow>")
+
+
+def verdict_label(est: RatioEstimateView | None) -> str | None:
+    """The verdict for the learned method in a table cell: ``fewer``, ``more``, ``no
+    significant difference``, or why there is none."""
+    if est is None or est.value is None:
+        return None
+    if est.verdict is None:
+        return f"none (n = {est.n})" if est.n is not None else "none"
+    return {"no significant difference": "no sig. difference"}.get(est.verdict, est.verdict)
+
+
+def estimate_rich(est: RatioEstimateView | None, unit: str = "instances") -> Rich:
+    """``1.86 (95 % interval [1.7, 2.0], 100 instances)`` for running text."""
+    if est is None or est.value is None:
+        return ["n/a"]
+    out: Rich = [ratio_math(est.value)]
+    ci = ci_math(est)
+    if ci is not None:
+        out += [" (95\u00a0% interval ", ci, f", {est.n} {unit})"]
+    elif est.n is not None:
+        out.append(f" (no interval: {est.n} {unit} are too few)")
     return out

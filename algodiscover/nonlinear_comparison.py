@@ -1,0 +1,181 @@
+"""What a learned nonlinear iteration is worth: the equal-cost comparison with the classical
+solvers on held-out instances, and its local convergence factor at the solution.
+
+:func:`compare` runs the learned solver and the baselines of
+:mod:`algodiscover.nonlinear_baselines` from the same starting points, every F call counted
+by a wrapper, and gives each ratio learned / baseline a 95 % percentile-bootstrap interval
+over the instances (:func:`~algodiscover.analysis.statistics.bootstrap_ratio`, the median of
+the per-instance ratios over the instances both methods solved) with a verdict only where
+the interval excludes 1. :func:`linearisation` solves >= 100 held-out instances (and the
+corners of the parameter range) to high accuracy, takes the eigenvalues of the Jacobian at
+each solution, and reports the local factor ``max |q(lambda)|`` per instance: its median and
+its worst case with the parameters where it occurs. Imports numpy, torch (through the
+family), :mod:`.analysis` and :mod:`.nonlinear_baselines`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+
+from .analysis.minimax import convergence_factor
+from .analysis.polynomials import polynomial_coefficients
+from .analysis.spectrum import Spectrum
+from .analysis.statistics import RESAMPLES, bootstrap_ratio, median_or_none
+from .nonlinear_baselines import BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, run_learned, run_newton_krylov
+from .nonlinear_families import NonlinearFamily
+
+__all__ = ["compare", "linearisation", "LEARNED", "EIGENVALUE_POINTS"]
+
+LEARNED = "learned"
+#: at most this many real parts of the Jacobian eigenvalues are written (evenly by rank)
+EIGENVALUE_POINTS = 2000
+_CORNER_PARAMS = 3  # corners of the parameter box are added when there are at most this many parameters
+
+
+def _instances(family: NonlinearFamily, instances: int, seed: int, ood: bool) -> list[tuple[np.ndarray, np.ndarray]]:
+    probs = family.sample(instances, seed + (7919 if ood else 4099), ood=ood)
+    return [(probs.params[i].numpy(), probs.x0[i].numpy()) for i in range(instances)]
+
+
+def compare(solver: Any, family: NonlinearFamily, *, instances: int, seed: int, tol: float, budget: int, ood: bool = False,
+            baselines: BaselineSet | None = None, progress: Callable[[], None] | None = None,
+            resamples: int = RESAMPLES) -> dict[str, Any]:
+    """Residual evaluations to ``||F||_2 <= tol`` on ``instances`` held-out instances (in the
+    training ranges, or beyond them with ``ood``) for the learned ``solver`` and each
+    baseline (only SciPy's ``newton_krylov`` at its defaults when ``baselines`` is None),
+    with bootstrap intervals on every ratio learned / baseline."""
+    methods = [LEARNED] + (baselines.methods if baselines is not None else ["newton_krylov"])
+    runs: dict[str, list[MethodRun]] = {m: [] for m in methods}
+    jac_in_F = float(baselines.jacobian["jacobian_in_F"]) if baselines is not None and baselines.jacobian else 0.0
+    for p, x0 in _instances(family, instances, seed, ood):
+        F = family.numpy_residual(p)
+        runs[LEARNED].append(run_learned(solver, F, x0, tol, budget))
+        for m in methods[1:]:
+            runs[m].append(baselines.run(m, family, p, F, x0, tol, budget) if baselines is not None
+                           else run_newton_krylov(F, x0, tol, budget))
+        if progress is not None:
+            progress()
+    costs = {m: [r.cost(jac_in_F) for r in rs] for m, rs in runs.items()}
+    ratios = {m: bootstrap_ratio(costs[LEARNED], costs[m], statistic="median of ratios", learned="numerator",
+                                 resamples=resamples, seed=seed)
+              for m in methods[1:]}
+    med_cost = {m: median_or_none(c) for m, c in costs.items()}
+    ranked = sorted(methods, key=lambda m: (math.inf if med_cost[m] is None else med_cost[m], methods.index(m)))
+    base_ranked = [m for m in ranked if m != LEARNED]
+    out: dict[str, Any] = {
+        "setting": "out_of_distribution" if ood else "in_distribution",
+        "instances": instances,
+        "tol": tol,
+        "evaluations": {m: [r.evaluations for r in rs] for m, rs in runs.items()},
+        "median_evaluations": {m: median_or_none([r.evaluations for r in rs]) for m, rs in runs.items()},
+        "median_cost": med_cost,
+        "success": {m: sum(r.evaluations is not None for r in rs) for m, rs in runs.items()},
+        "ratios": {m: e.to_json() for m, e in ratios.items()},
+        "median_ratio_learned_to_newton_krylov": ratios["newton_krylov"].value,
+        "best_baseline": base_ranked[0] if base_ranked and med_cost[base_ranked[0]] is not None else None,
+        "fewest": ranked[0] if med_cost[ranked[0]] is not None else None,
+        "wall_time_s": {m: float(sum(r.wall_s for r in rs)) for m, rs in runs.items()},
+        "safeguard_rejections": int(sum(r.rejected_steps for r in runs[LEARNED])),
+    }
+    jac = {m: [r.jacobians if r.evaluations is not None else None for r in rs] for m, rs in runs.items()
+           if any(r.jacobians is not None for r in rs)}
+    if jac:
+        out["jacobians"] = jac
+        out["jacobian_in_F"] = jac_in_F
+    return out
+
+
+def _corners(family: NonlinearFamily) -> list[np.ndarray]:
+    if not family.param_ranges or len(family.param_ranges) > _CORNER_PARAMS:
+        return []
+    return [np.array(c, dtype=np.float64) for c in itertools.product(*family.param_ranges)]
+
+
+def _solve_accurately(family: NonlinearFamily, p: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
+    """A solution with ``||F|| <= 1e-12``: exact Newton, else SciPy's newton_krylov."""
+    F = family.numpy_residual(p)
+    jac = jacobian_function(family, p)
+    x = np.array(x0, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        for _ in range(50):
+            f = F(x)
+            nf = float(np.linalg.norm(f))
+            if nf <= 1e-12:
+                return x
+            if not math.isfinite(nf):
+                break
+            try:
+                x = x - dense_solve(jac(x), f)
+            except RuntimeError:  # torch's singular-matrix error
+                break
+    from scipy.optimize import newton_krylov
+
+    try:
+        x = newton_krylov(F, x0, f_tol=1e-12)
+    except Exception:  # scipy raises NoConvergence, ValueError, LinAlgError ...
+        return None
+    return x if float(np.linalg.norm(F(x))) <= 1e-9 else None
+
+
+def _thin(values: Sequence[float], points: int) -> list[float]:
+    v = list(values)
+    if len(v) <= points:
+        return v
+    idx = np.unique(np.round(np.linspace(0, len(v) - 1, points)).astype(int))
+    return [v[i] for i in idx]
+
+
+def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100, seed: int = 0) -> dict[str, Any]:
+    """Spectra of the Jacobian ``J* = F'(x*)`` at the solutions of ``instances`` held-out
+    instances and of the corners of the parameter range (starting from the family's guess),
+    and the local convergence factor of the learned polynomial per instance: its median and
+    its worst case, with where that occurs. ``factor`` is ``max |q|`` over the union of the
+    spectra (on their hull for a real spectrum), an upper bound over the parameter range."""
+    probs = family.sample(instances, seed + 31337)
+    points = [(probs.params[i].numpy(), probs.x0[i].numpy(), "sampled") for i in range(instances)]
+    for c in _corners(family):
+        P = torch.tensor(c[None])
+        points.append((c, family.guess(P)[0].numpy(), "corner"))
+    coeffs = polynomial_coefficients(solver.tableau, solver.h)
+    power = solver.inner_outer if solver.mode == "newton-krylov" else 1
+    eigs, rates, where, skipped = [], [], [], 0
+    for p, x0, kind in points:
+        xs = _solve_accurately(family, p, x0)
+        if xs is None:
+            skipped += 1
+            continue
+        ev = eigenvalues(jacobian_function(family, p)(xs))
+        eigs.append(ev)
+        q = np.polynomial.polynomial.polyval(ev, coeffs)
+        rates.append(float(np.max(np.abs(q))) ** power)
+        where.append((p, kind))
+    if not eigs:
+        raise RuntimeError(f"family {family.name!r}: no held-out instance could be solved to 1e-12 for the linearisation")
+    ev = np.concatenate(eigs)
+    lo, hi = float(ev.real.min()), float(ev.real.max())
+    n_s = sum(1 for _, k in where if k == "sampled")
+    n_c = len(where) - n_s
+    src = f"eigenvalues of F'(x*) at the solutions of {n_s} held-out instances" + (f" and the {n_c} corners of the parameter range" if n_c else "")
+    spectrum = Spectrum((lo, hi), src, eigenvalues=ev, exact_interval=True)
+    fac = convergence_factor(solver.W, solver.b, solver.h, spectrum)
+    if solver.mode == "newton-krylov":
+        meaning = ("inner residual factor max|q| over the spectrum of J*: the forcing term of the inexact Newton "
+                   f"iteration ({solver.inner_outer} inner pass(es) per Newton step), so the local rate per Newton step; "
+                   "local_rate is the worst case over the instances of max|q|^passes on each instance's eigenvalues")
+    else:
+        meaning = ("max|R(-h lambda)| over the spectrum of J*: the local linear rate per outer iteration; local_rate is the worst "
+                   "case over the instances of max|q| on each instance's eigenvalues")
+    k = int(np.argmax(rates))
+    wp, wkind = where[k]
+    srt = [float(v) for v in np.sort(ev.real)]
+    return {"spectrum": spectrum.to_json(), "eigenvalues_real": srt[:8] + ["..."] + srt[-3:] if len(srt) > 11 else srt,
+            "eigenvalues_all_real": _thin(srt, EIGENVALUE_POINTS), "eigenvalues_max_imag": float(np.max(np.abs(ev.imag))),
+            "residual_polynomial_coefficients": [float(c) for c in coeffs], "factor": fac,
+            "local_rate": rates[k], "local_rate_median": float(np.median(rates)),
+            "worst": {"rate": rates[k], "params": {name: float(v) for name, v in zip(family.params, wp)}, "instance": wkind},
+            "instances": n_s, "corners": n_c, "unsolved": skipped, "per_instance_rates": rates, "meaning": meaning}
