@@ -278,7 +278,9 @@ class Converted:
 def arithmetic_for(entries: Sequence[sp.Expr], budget_s: float = FIELD_BUDGET_S) -> Converted:
     """The exact arithmetic for ``entries`` (sympy numbers) when it fits the budget, else
     60-digit arithmetic with a note saying why. Cached by the entries."""
-    return _arithmetic_for(tuple(sp.sympify(e) for e in entries), float(budget_s))
+    from .numbers import as_sympy
+
+    return _arithmetic_for(tuple(as_sympy(e) for e in entries), float(budget_s))
 
 
 @lru_cache(maxsize=64)

@@ -29,6 +29,8 @@ import numpy as np
 import sympy as sp
 from gmpy2 import mpq
 
+from .numbers import as_sympy
+
 __all__ = ["NumberField", "RATIONALS", "NotInField", "algebraic_generators", "degree_bound", "number_field", "MAX_FIELD_DEGREE"]
 
 #: Largest field degree :func:`number_field` accepts (Gauss-Legendre 5 needs 8).
@@ -77,7 +79,7 @@ def algebraic_generators(exprs: Sequence[sp.Expr]) -> list[sp.Expr]:
         raise NotInField(f"{sp.sstr(e)} is not an algebraic number built from radicals")
 
     for x in exprs:
-        walk(sp.sympify(x))
+        walk(as_sympy(x))
     return sorted(found, key=sp.default_sort_key)
 
 
@@ -268,7 +270,7 @@ class NumberField:
             memo[e] = out
             return out
 
-        return conv(sp.sympify(expr))
+        return conv(as_sympy(expr))
 
     def __repr__(self) -> str:
         return f"NumberField(degree {self.degree}, generators {', '.join(sp.sstr(g) for g in self.generators)})"

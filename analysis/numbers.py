@@ -25,6 +25,7 @@ __all__ = [
     "to_float",
     "exact_domain",
     "format_exact",
+    "as_sympy",
 ]
 
 #: Largest |value| of a coefficient (its float64 view must be finite with room to compute).
@@ -111,13 +112,30 @@ def to_float(value: Any) -> float:
     return float(value)
 
 
+def as_sympy(value: Any) -> sp.Expr:
+    """A number that is already exact (int, Fraction, numpy integer, sympy number) as a sympy
+    object; floats as sympy Floats. Text is refused: it must be read by :func:`parse_entry`
+    (this replaces ``sympify``, which would evaluate a string)."""
+    if isinstance(value, sp.Basic):
+        return value
+    if isinstance(value, bool) or isinstance(value, str):
+        raise TypeError(f"as_sympy: expected a number, got {type(value).__name__} (read text with parse_entry)")
+    if isinstance(value, Fraction):
+        return sp.Rational(value.numerator, value.denominator)
+    if isinstance(value, (Integral, np.integer)):
+        return sp.Integer(int(value))
+    if isinstance(value, (float, np.floating)):
+        return sp.Float(float(value))
+    raise TypeError(f"as_sympy: expected a number, got {type(value).__name__}")
+
+
 def exact_domain(entries: Sequence[sp.Expr]) -> tuple[Any, list[Any]]:
     """The smallest sympy domain holding ``entries`` and the entries as its elements.
 
     Rationals give ``QQ`` (fast machine rationals), surds an algebraic field such as
     ``QQ<sqrt(3)>``; anything else falls back to the expression domain ``EX``.
     """
-    entries = [sp.sympify(e) for e in entries]
+    entries = [as_sympy(e) for e in entries]
     try:
         K, elems = construct_domain(entries, extension=True)
     except Exception:  # pragma: no cover - sympy can fail on exotic algebraic numbers
@@ -136,4 +154,4 @@ def format_exact(value: Any) -> str:
         return str(value)
     if isinstance(value, sp.Rational):
         return str(value.p) if value.q == 1 else f"{value.p}/{value.q}"
-    return sp.sstr(sp.sympify(value))
+    return sp.sstr(as_sympy(value))

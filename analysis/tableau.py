@@ -441,6 +441,8 @@ def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
         raise TableauError(f"{src}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except ValueError as exc:
         raise TableauError(f"{src}: {exc}") from None
+    except RecursionError:
+        raise TableauError(f"{src}: JSON nested too deeply") from None
     return ButcherTableau.from_dict(data, source=src)
 
 
