@@ -146,21 +146,43 @@ def _json_default(o: Any) -> Any:
 
 # ---------------------------------------------------------------------------- check
 def _load_tableau_arg(text: str):
-    from .analysis import get_method, load_tableau
+    """A ButcherTableau, or a TwoDerivativeTableau for a file with ``A2``/``b2`` (or a
+    two-derivative catalogue name such as ChanTsai4)."""
+    from .analysis import ButcherTableau, get_method
+    from .analysis.tableau import read_tableau_json
+    from .analysis.two_derivative import TwoDerivativeTableau, is_two_derivative
 
     path = Path(text)
     if path.is_file():
-        return load_tableau(path)
+        data = read_tableau_json(path)
+        if is_two_derivative(data):
+            return TwoDerivativeTableau.from_dict(data, source=str(path))
+        return ButcherTableau.from_dict(data, source=str(path))
     try:
         return get_method(text)
     except AnalysisInputError:
+        from .analysis.two_derivative_methods import get_two_derivative_method
+
+        try:
+            return get_two_derivative_method(text)
+        except AnalysisInputError:
+            pass
         if text.endswith(".json") or path.parent != Path("."):
             raise AnalysisInputError(f"{text}: no such file") from None
         raise AnalysisInputError(f"{text}: no such file, and not a catalogue method name (see 'algodiscover methods')") from None
 
 
+def _two_derivative_line(a) -> str:
+    d = a.to_json()
+    arith = "exact" if d.get("arithmetic") == "exact" else d.get("arithmetic", "float64")
+    parts = [f"{d.get('name')}: two-derivative, order {d.get('order')} ({arith})"]
+    if d.get("identified_as"):
+        parts.append(f"identified as {d['identified_as']}")
+    return ", ".join(parts)
+
+
 def cmd_check(args: argparse.Namespace) -> int:
-    from .analysis import analyze_tableau
+    from .analysis import ButcherTableau, analyze_tableau
     from .artefact import package_versions
     from .checktext import render_check_line, render_check_text
 
@@ -170,7 +192,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     t = _load_tableau_arg(args.tableau)
     cmd = "algodiscover check " + " ".join(
         [args.tableau] + ([f"--max-order {args.max_order}"] if args.max_order else []) + ([f"--tol {args.tol:g}"] if args.tol is not None else []))
-    a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra={"provenance": {"command": cmd, "versions": package_versions()}})
+    extra = {"provenance": {"command": cmd, "versions": package_versions()}}
+    if isinstance(t, ButcherTableau):
+        a = analyze_tableau(t, max_order=args.max_order, tol=args.tol, extra=extra)
+        text, line = render_check_text, render_check_line
+    else:  # a two-derivative method
+        from .analysis.two_derivative_assessment import analyze_two_derivative
+
+        a = analyze_two_derivative(t, max_order=args.max_order, tol=args.tol, extra=extra)
+        text, line = (lambda x: x.text()), _two_derivative_line
     data = a.to_json()
     written = []
     if args.report:
@@ -187,9 +217,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(data)
     elif args.quiet:
-        print(render_check_line(a))
+        print(line(a))
     else:
-        print(render_check_text(a))
+        print(text(a))
         if written:
             print(f"wrote {', '.join(str(p) for p in written)}")
     return 0

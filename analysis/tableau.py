@@ -425,6 +425,12 @@ def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
 
     Raises :class:`TableauError` with a one-line message naming the file on any problem.
     """
+    return ButcherTableau.from_dict(read_tableau_json(path), source=str(path))
+
+
+def read_tableau_json(path: str | os.PathLike[str]) -> Any:
+    """The parsed JSON of a tableau file (floats keep the digits they were written with;
+    NaN/Infinity refused), or a one-line :class:`TableauError` naming the file."""
     p = Path(path)
     src = str(p)
     if not p.exists():
@@ -443,7 +449,7 @@ def load_tableau(path: str | os.PathLike[str]) -> ButcherTableau:
         raise TableauError(f"{src}: {exc}") from None
     except RecursionError:
         raise TableauError(f"{src}: JSON nested too deeply") from None
-    return ButcherTableau.from_dict(data, source=src)
+    return data
 
 
 # ---------------------------------------------------------------------- helpers

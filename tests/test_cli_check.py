@@ -223,3 +223,19 @@ def test_coefficients_near_the_float64_range_give_strict_json(capsys, tmp_path):
     d = json.loads(out, parse_constant=lambda c: pytest.fail(f"non-strict JSON constant {c}"))
     assert d["order"] == 1 and d["principal_error_norm"] == "inf" and d["a_stable"] is None
     assert d["stability"]["real_interval"][0] is None and "too large for float64" in d["stability"]["notes"][-1]
+
+
+def test_check_reads_two_derivative_tableaux_and_says_order_4_exactly(capsys, tmp_path):
+    """Issue 15's known answer: Y = y + h/2 f + h^2/8 g, y_1 = y + h f + h^2 (g(y)/6 + g(Y)/3)."""
+    p = tmp_path / "tdrk.json"
+    p.write_text('{"A": [[0, 0], ["1/2", 0]], "b": [1, 0], "A2": [[0, 0], ["1/8", 0]], "b2": ["1/6", "1/3"]}')
+    code, out, err = run_cli(capsys, "check", str(p))
+    assert code == 0 and "order: 4   [exact arithmetic]" in out and "identified as: ChanTsai4" in out, out + err
+    code, out, _ = run_cli(capsys, "check", str(p), "--json")
+    d = json.loads(out)
+    assert code == 0 and d["kind"] == "two-derivative-runge-kutta" and d["order"] == 4 and d["arithmetic"] == "exact"
+    code, out, _ = run_cli(capsys, "check", "ChanTsai5", "--quiet")
+    assert code == 0 and out.strip() == "ChanTsai5: two-derivative, order 5 (exact), identified as ChanTsai5"
+    p.write_text('{"A": [[0, 0], ["1/2", 0]], "b": [1, 0], "A2": [[0, 0], ["1/8", 0]]}')
+    code, _, err = run_cli(capsys, "check", str(p))
+    assert code == 2 and "missing 'b2'" in err and len(err.strip().splitlines()) == 1
