@@ -31,7 +31,7 @@ __all__ = [
     "AnalysisView", "TableauView", "IdentificationView", "DistillationView", "StabilityView", "ConditionRowView",
     "BaselineView", "OdeFamilyView", "PersonalisedView", "MeasuredOrderView", "ComparisonView", "PerSettingView", "TrainingView",
     "StructureView", "OptionsView", "ConfigView", "TrainConfigView", "OdeOptionsView", "LinearOptionsView",
-    "ProvenanceView", "KrylovView", "PolynomialView", "SpectrumView", "FactorView", "ChebyshevView", "FactorRatioView",
+    "ProvenanceView", "PlotWindowView", "KrylovView", "PolynomialView", "SpectrumView", "FactorView", "ChebyshevView", "FactorRatioView",
     "DistilledPolynomialView", "ExactTableauView", "MatvecComparisonView", "MatvecMethodView", "HistoryView",
     "LinearFamilyView", "NormalisedView", "ObjectiveView", "NonlinearView", "NonlinearFamilyView", "LinearisationView",
     "NewtonSettingsView", "NewtonComparisonView", "TwoDerivativeView", "DerivativeCostView", "EqualCostView",
@@ -117,11 +117,31 @@ class DistillationView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PlotWindowView(_AnalysisPart):
+    re: tuple[float, float]
+    im: tuple[float, float]
+    source: str | None = json_field(key="from", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class StabilityView(_AnalysisPart):
     R: str | None = None
     polynomial: bool = True
     real_interval: tuple[Real, Real] | None = None
     imag_interval: tuple[Real, Real] | None = None
+    intervals_arithmetic: str | None = None
+    imag_excess: Mapping[str, Any] | None = None
+    plot_window: PlotWindowView | None = None
+    a_stable: bool | None = None
+    l_stable: bool | None = None
+    r_infinity: Real | None = None
+    r_infinity_exact: str | None = None
+    a_alpha_degrees: float | None = None
+    algebraically_stable: bool | None = None
+    stiffly_accurate: bool | None = None
+    stiffly_accurate_row: int | None = None
+    pade: tuple[int, int] | None = None
+    verdict_arithmetic: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -104,6 +104,24 @@ def _half_width(stab: StabilityView | None) -> tuple[float, bool]:
     return (max(vals) if vals else 0.0), unbounded
 
 
+def _window(stab: StabilityView, base: StabilityView | None) -> tuple[float, float, float]:
+    """``(x0, x1, y1)`` of the region plot: the union of the windows the analysis took from
+    |R| itself (``stability.plot_window``) for the method and its baseline; from the
+    stability intervals when an older analysis has no window."""
+    wins = [s.plot_window for s in (stab, base) if s is not None and s.plot_window is not None]
+    if wins and len(wins) == (1 if base is None else 2):
+        x0 = min(w.re[0] for w in wins)
+        x1 = max(w.re[1] for w in wins)
+        y1 = max(max(abs(w.im[0]), abs(w.im[1])) for w in wins)
+        return x0, x1, y1
+    w1, inf1 = _half_width(stab)
+    w2, inf2 = _half_width(base)
+    L = max(w1, w2, 2.0)
+    if inf1 or inf2:
+        L = max(L, 5.0)
+    return -1.3 * L - 0.3, 0.55 * L + 0.3, 1.15 * L + 0.3
+
+
 def stability_figure(a: AnalysisView) -> Figure | None:
     """|R(z)| <= 1 shaded, with the boundary of the same-stage classical method overlaid."""
     stab = a.stability
@@ -115,13 +133,7 @@ def stability_figure(a: AnalysisView) -> Figure | None:
     Rb = _stability_callable(bstab.R)
     same = Rb is not None and str(bstab.R).replace(" ", "") == str(stab.R).replace(" ", "")
     itself = a.identification is not None and a.identification.kind == "method" and a.identified_as == base.name
-    w1, inf1 = _half_width(stab)
-    w2, inf2 = _half_width(bstab if Rb is not None else None)
-    L = max(w1, w2, 2.0)
-    if inf1 or inf2:
-        L = max(L, 5.0)
-    x0, x1 = -1.3 * L - 0.3, 0.55 * L + 0.3
-    y1 = 1.15 * L + 0.3
+    x0, x1, y1 = _window(stab, bstab if Rb is not None and not same else None)
     X, Y = np.meshgrid(np.linspace(x0, x1, 520), np.linspace(-y1, y1, 520))
     Z = X + 1j * Y
     with np.errstate(all="ignore"):

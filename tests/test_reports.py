@@ -514,3 +514,17 @@ def test_krylov_report_renders_in_chromium_and_compiles(krylov_spd, tmp_path):
 
 def test_newton_krylov_report_renders_in_chromium_and_compiles(nonlinear, tmp_path):
     _render_solver_report(nonlinear, tmp_path / "run", {"linearisation"}, tmp_path)
+
+
+def test_stability_section_shows_the_verdicts_pade_type_and_ascending_R(tmp_path):
+    from algodiscover.analysis import analyze_tableau, get_method
+
+    html = reports.render_file(analyze_tableau(get_method("GaussLegendre3")).to_json(), tmp_path / "gl3.html").read_text()
+    assert "(3, 3) Padé approximant of exp(z)" in html
+    for row, value in (("A-stable", "yes"), ("L-stable", "no"), ("algebraically stable", "yes"), ("stiffly accurate", "no")):
+        i = html.index(row)
+        assert f"<td>{value}</td>" in html[i:i + 300], row
+    radau = reports.render_file(analyze_tableau(get_method("RadauIIA3")).to_json(), tmp_path / "r.tex").read_text()
+    assert "L-stable (A-stable and R(" in radau and "1 + \\frac{2 z}{5}" in radau  # ascending powers
+    pd8 = reports.render_file(analyze_tableau(get_method("PD8")).to_json(), tmp_path / "pd8.html").read_text()
+    assert "exceeds 1 only slightly near 0" in pd8
