@@ -94,19 +94,43 @@ front, figure, HTML report), ``command`` (the CLI). Each imports only the standa
 and lighter modules at module level, so ``algodiscover --help`` does not load torch.
 """
 
-from .backends import DEFAULT_RAY_TIMEOUT, RAY_MISSING, check_ray_address
-from .command import add_parser, cmd_sweep, main
-from .report import REPORT_NAME, pareto_figure, pareto_front, render_sweep_html, write_sweep_report
-from .runner import SweepResult, run_sweep
-from .spec import (BACKENDS, DEFAULT_MAX_CONFIGS, DISTRIBUTIONS, Distribution, SweepRun, SweepSpec, check_size, config_hash,
-                   expand_spec, load_spec, spec_from_mapping)
-from .store import DB_NAME, STATUSES, SweepStore
-from .worker import run_chunk, run_metrics
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = [
-    "SweepSpec", "Distribution", "SweepRun", "SweepStore", "SweepResult", "load_spec", "spec_from_mapping",
-    "expand_spec", "check_size", "config_hash", "run_sweep", "run_chunk", "run_metrics", "write_sweep_report",
-    "render_sweep_html", "pareto_front", "pareto_figure", "check_ray_address", "add_parser", "cmd_sweep", "main",
-    "STATUSES", "BACKENDS", "DISTRIBUTIONS", "DEFAULT_MAX_CONFIGS", "DEFAULT_RAY_TIMEOUT", "DB_NAME", "REPORT_NAME",
-    "RAY_MISSING",
-]
+#: public name -> the submodule that defines it (loaded on first use, so that the CLI's
+#: ``--help`` does not import the sweep machinery)
+_EXPORTS: dict[str, str] = {
+    **dict.fromkeys(('DEFAULT_RAY_TIMEOUT', 'RAY_MISSING', 'check_ray_address'), 'backends'),
+    **dict.fromkeys(('add_parser', 'cmd_sweep', 'main'), 'command'),
+    **dict.fromkeys(('REPORT_NAME', 'pareto_figure', 'pareto_front', 'render_sweep_html', 'write_sweep_report'), 'report'),
+    **dict.fromkeys(('SweepResult', 'run_sweep'), 'runner'),
+    **dict.fromkeys(('BACKENDS', 'DEFAULT_MAX_CONFIGS', 'DISTRIBUTIONS', 'Distribution', 'SweepRun', 'SweepSpec', 'check_size', 'config_hash', 'expand_spec', 'load_spec', 'spec_from_mapping'), 'spec'),
+    **dict.fromkeys(('DB_NAME', 'STATUSES', 'SweepStore'), 'store'),
+    **dict.fromkeys(('run_chunk', 'run_metrics'), 'worker'),
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))
+
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .backends import DEFAULT_RAY_TIMEOUT, RAY_MISSING, check_ray_address  # noqa: F401
+    from .command import add_parser, cmd_sweep, main  # noqa: F401
+    from .report import REPORT_NAME, pareto_figure, pareto_front, render_sweep_html, write_sweep_report  # noqa: F401
+    from .runner import SweepResult, run_sweep  # noqa: F401
+    from .spec import BACKENDS, DEFAULT_MAX_CONFIGS, DISTRIBUTIONS, Distribution, SweepRun, SweepSpec, check_size, config_hash, expand_spec, load_spec, spec_from_mapping  # noqa: F401
+    from .store import DB_NAME, STATUSES, SweepStore  # noqa: F401
+    from .worker import run_chunk, run_metrics  # noqa: F401

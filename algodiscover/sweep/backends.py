@@ -18,12 +18,12 @@ import urllib.parse
 from typing import Any, Sequence
 
 from ..errors import InputError
+from .defaults import DEFAULT_RAY_TIMEOUT
 from .worker import _one_line, run_chunk
 
 __all__ = ["check_ray_address", "RAY_MISSING", "DEFAULT_RAY_TIMEOUT"]
 
 RAY_MISSING = "the ray backend needs Ray, which is not installed: pip install 'algodiscover[distributed]' (or: pip install ray)"
-DEFAULT_RAY_TIMEOUT = 30.0       # seconds to reach the cluster of --address before giving up
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 

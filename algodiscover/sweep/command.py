@@ -19,10 +19,7 @@ import sys
 from typing import Any, Iterator, Sequence
 
 from ..cliargs import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, Parser, nonneg_float, positive_int
-from .backends import DEFAULT_RAY_TIMEOUT
-from .report import _fmt
-from .runner import _SweepAborted, run_sweep
-from .spec import BACKENDS, DEFAULT_MAX_CONFIGS
+from .defaults import BACKENDS, DEFAULT_MAX_CONFIGS, DEFAULT_RAY_TIMEOUT
 
 __all__ = ["add_parser", "cmd_sweep", "main"]
 
@@ -89,6 +86,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     1 when some failed with an error or a worker died, 130 when interrupted. Bad input
     raises ``InputError`` (the caller prints it in one line and exits 2)."""
     import signal
+
+    from .report import _fmt
+    from .runner import _SweepAborted, run_sweep
 
     def _terminate(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

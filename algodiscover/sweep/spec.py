@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 from ..errors import InputError
+from .defaults import BACKENDS, DEFAULT_MAX_CONFIGS
 
 if TYPE_CHECKING:  # the run-configuration modules import torch: load them only when needed
     from ..config import RunConfig
@@ -36,9 +37,7 @@ else:  # pragma: no cover
 __all__ = ["SweepSpec", "Distribution", "SweepRun", "load_spec", "spec_from_mapping", "expand_spec", "config_hash",
            "check_size", "BACKENDS", "DISTRIBUTIONS", "DEFAULT_MAX_CONFIGS"]
 
-BACKENDS = ("local", "ray")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int_uniform", "choice")
-DEFAULT_MAX_CONFIGS = 10_000     # an expansion larger than this is refused unless the limit is raised
 _SPEC_TABLES = ("sweep", "base", "grid", "random")
 _SWEEP_KEYS = ("name", "backend", "max_concurrent", "ensemble", "formats", "front_reports", "seed", "max_configs")
 _REPORT_FORMATS = ("html", "tex", "pdf")
