@@ -246,7 +246,8 @@ class MultistepAnalysis:
         ver.append(("zero-stable" if zs.stable else "not zero-stable") + f" ({'exact' if zs.exact else 'float64'} root condition on rho)")
         if self.real_interval_exact is not None:
             ver.append(f"real stability interval [{format_exact(self.real_interval_exact)}, 0] (rho(-1)/sigma(-1), confirmed by the spectral radius)")
-        meas.append(f"real stability interval [{self.real_interval:.6g}, 0] and imaginary interval [-{self.imag_limit:.4g} i, {self.imag_limit:.4g} i] "
+        imag = "{0}" if self.imag_limit == 0 else f"[-{self.imag_limit:.4g} i, {self.imag_limit:.4g} i]"
+        meas.append(f"real stability interval [{self.real_interval:.6g}, 0] and imaginary interval {imag} "
                     "from the spectral radius of the companion matrix (bisection to 1e-12)")
         if self.measured is not None and math.isfinite(self.measured.order):
             meas.append(f"global order {self.measured.order:.3f} (slope of the global error at T = {self.measured.interval:g} against h, "
@@ -491,7 +492,11 @@ def multistep_summary(analysis: dict[str, Any]) -> list[str]:
     if rat and ms.get("lmm"):
         lines.append("distilled exact linear multistep method: " + format_lmm(ms["lmm"]))
     elif rat:
-        lines.append(f"distilled exact weights: b = {rat['b']}, betas = {rat['betas']}, gammas = {rat['gammas']}")
+        W = rat["A"]
+        inner = ", ".join(f"a{j + 1}{l + 1} = {W[j][l]}" for j in range(len(W)) for l in range(j))
+        lines.append("distilled exact weights: " + (inner + ", " if inner else "")
+                     + f"b = [{', '.join(map(str, rat['b']))}], betas = [{', '.join(map(str, rat['betas']))}], "
+                     + "gammas = [" + ", ".join("[" + ", ".join(map(str, g)) + "]" for g in rat["gammas"]) + "]")
     line = f"order {analysis.get('exact_order') if analysis.get('exact_order') is not None else analysis['order']}"
     fam = (analysis.get("family") or {}).get("name")
     if analysis.get("personalised_order") is not None and fam:

@@ -204,6 +204,20 @@ def test_full_memory_distils_onto_a_zero_stable_order_two_member_not_the_unstabl
     assert d.exact is None or d.exact.zero_stability().stable
 
 
+def test_two_stage_learned_weights_distil_onto_an_exact_order_three_method():
+    """Weights an R2N2 with two stages and memory 1 learned on Van der Pol: W is snapped, the
+    conditions (linear in b, beta, gamma for that W) are solved exactly."""
+    learned = MultistepMethod([[0, 0], [1.6318162948395623, 0]], [1.6883059742998672, 0.20126357620814353], [-0.7959952706565816],
+                              [[0.10215446875721852, -0.19573786179544686]])
+    assert multistep_order(learned, 4).order < 3
+    d = distill_multistep(learned)
+    assert d.exact is not None and d.target == "order 3" and d.distance < 0.1
+    assert multistep_order(d.exact, 5).order == 3 and d.exact.zero_stability().strongly
+    assert d.exact.to_dict()["W"] == [["0", "0"], ["5/3", "0"]] and d.exact.to_dict()["betas"] == ["-3/4"]
+    g = measure_global_order(MultistepRunner("d", d.exact, "rk4"), _spec("vanderpol"), n_samples=8, steps=[20, 40, 80, 160])
+    assert g.order == pytest.approx(3.0, abs=0.15)
+
+
 @settings(max_examples=12, deadline=None)
 @given(b=st.floats(0.5, 2.5), beta=st.floats(-0.95, 0.6), gamma=st.floats(-1.0, 0.5))
 def test_every_distilled_method_is_zero_stable_and_has_its_order_exactly(b, beta, gamma):
