@@ -224,6 +224,11 @@ class MultistepAnalysis:
             e = self.rational.exact
             params = {f"beta_{m + 1}": format_exact(x) for m, x in enumerate(e["betas"])} if self.form != "adams" and e is not None else {}
             kind = "family"
+        elif self.lmm is None and self.rational is not None:
+            fin = self.rational
+            fam = f"explicit {fin.memory + 1}-step Runge-Kutta methods with {fin.stages} stages of order {self.final_order}"
+            params = {}
+            kind = "family"
         d: dict[str, Any] = {"identified_as": self.identified_as, "kind": kind, "closest": self.closest[0] if self.closest else None,
                              "distance": self.closest[1] if self.closest else None}
         if fam is not None:

@@ -5,6 +5,7 @@ learning goal: a one-stage memory-1 R2N2 on the linear family is identified as A
 from __future__ import annotations
 
 import json
+import shutil
 
 import jsonschema
 import numpy as np
@@ -230,6 +231,16 @@ def test_discover_writes_a_multistep_report(tmp_path, capsys):
         assert needle in html, needle
     tex = (tmp_path / "run" / "report.tex").read_text(encoding="utf-8")
     assert "\\section{" in tex and "Zero-stability" in tex
+    doc = json.loads((tmp_path / "run" / "analysis.json").read_text(encoding="utf-8"))
+    assert not [e.message for e in VALIDATOR.iter_errors(doc)] and doc["kind"] == "multistep"
+    figs = {p.name for p in (tmp_path / "run" / "figures").iterdir()}
+    assert {"ms_stability.pdf", "ms_order.pdf", "ms_equal_cost.pdf", "training.pdf"} <= figs
+    if shutil.which("pdflatex"):
+        from algodiscover.reports import render_run
+
+        files = render_run(doc, tmp_path / "pdf", formats=("pdf",))
+        pdf = next(p for p in files if p.name == "report.pdf")
+        assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_what_training_finds_over_seeds_with_the_default_budget():
