@@ -63,7 +63,7 @@ def _lincomb(terms: Sequence[tuple[Any, Math]], first: bool = True) -> Math:
         v = parse_coefficient(coef) if not isinstance(coef, sp.Basic) else coef
         if v is None or v == 0:
             continue
-        neg = (v < 0) if isinstance(v, float) else bool(sp.sympify(v).could_extract_minus_sign())
+        neg = (v < 0) if isinstance(v, float) else bool(v.could_extract_minus_sign())
         mag = -v if neg else v
         if neg:
             parts_l.append("-")
@@ -85,8 +85,11 @@ def _lincomb(terms: Sequence[tuple[Any, Math]], first: bool = True) -> Math:
 def lmm_math(alpha: Sequence[Any], beta: Sequence[Any], display: bool = True) -> Math:
     """``y_{n+1} = -sum_{j<k} alpha_j y_{n+j-k+1} + h sum_j beta_j f_{n+j-k+1}``."""
     k = len(alpha) - 1
-    ys = [(-parse_coefficient(alpha[j]) if isinstance(parse_coefficient(alpha[j]), float) else -sp.sympify(parse_coefficient(alpha[j])),
-           math_ident("y", _idx(j - k + 1))) for j in reversed(range(k))]
+    ys = []
+    for j in reversed(range(k)):
+        c = parse_coefficient(alpha[j])
+        if c is not None:
+            ys.append((-c, math_ident("y", _idx(j - k + 1))))
     fs = [(beta[j], math_ident("f", _idx(j - k + 1))) for j in reversed(range(k + 1))]
     rhs_y = _lincomb(ys)
     rhs_f = _lincomb(fs)
