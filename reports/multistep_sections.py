@@ -223,7 +223,13 @@ def build_ms_summary(a: AnalysisView) -> dict[str, Any]:
                                          else "not zero-stable: a root of \u03c1 outside the unit disc or a multiple root on the circle"]))
     if ms is not None and ms.stability is not None:
         facts.append(("Stability intervals", _intervals(ms)))
-    facts.append(("Identified as", [Code(a.identified_as)] if a.identified_as else ["no classical method"]))
+    if a.identified_as:
+        facts.append(("Identified as", [Code(a.identified_as)]))
+    elif ident is not None and ident.family:
+        params = ", ".join(f"{k} = {v}" for k, v in ident.parameters.items())
+        facts.append(("Identified as", [f"no classical method; a member of the {ident.family}" + (f" ({params})" if params else "")]))
+    else:
+        facts.append(("Identified as", ["no classical method"]))
     return {"paragraphs": paras, "facts": facts}
 
 
