@@ -23,11 +23,13 @@ from .analysis import ButcherTableau, write_json_atomic
 
 from .errors import InputError
 
-__all__ = ["LearnedAlgorithm", "ALGORITHM_FORMAT", "TWO_DERIVATIVE_KIND", "package_versions", "content_hash"]
+__all__ = ["LearnedAlgorithm", "ALGORITHM_FORMAT", "TWO_DERIVATIVE_KIND", "MULTISTEP_KIND", "package_versions", "content_hash"]
 
 ALGORITHM_FORMAT = "algodiscover.algorithm/1"
 #: The kind of a learned two-derivative Runge-Kutta method (weights W, b, W2, b2).
 TWO_DERIVATIVE_KIND = "two-derivative-runge-kutta"
+#: The kind of a learned multistep method (an R2N2 with memory: weights W, b, betas, gammas).
+MULTISTEP_KIND = "multistep"
 _HASHED = ("format", "kind", "problem", "structure", "weights", "config", "seed", "training")
 
 
@@ -57,10 +59,11 @@ def content_hash(data: dict[str, Any]) -> str:
 class LearnedAlgorithm:
     """A trained R2N2 and how it came to be.
 
-    ``kind`` is ``"runge-kutta"``, ``"two-derivative-runge-kutta"``, ``"krylov"`` or
-    ``"newton-krylov"``; ``weights`` holds ``W`` (n x n, strictly lower triangular) and ``b``
-    (n), plus ``W2`` and ``b2`` (the g-weights) for a two-derivative method, ``h`` for
-    solvers and any inner weights; ``problem`` names the class (``ode``/``linear``/``nonlinear``)
+    ``kind`` is ``"runge-kutta"``, ``"two-derivative-runge-kutta"``, ``"multistep"``,
+    ``"krylov"`` or ``"newton-krylov"``; ``weights`` holds ``W`` (n x n, strictly lower
+    triangular) and ``b`` (n), plus ``W2`` and ``b2`` (the g-weights) for a two-derivative
+    method, ``betas`` (M) and ``gammas`` (M x n) for a multistep method (an R2N2 with memory
+    M), ``h`` for solvers and any inner weights; ``problem`` names the class (``ode``/``linear``/``nonlinear``)
     and family. ``cost`` holds the measured cost of a derivative module relative to one f
     evaluation (:mod:`algodiscover.derivative_cost`); like ``timing`` it is a measurement and
     not part of the content hash, and it is written only when present.
@@ -97,6 +100,17 @@ class LearnedAlgorithm:
     def is_two_derivative(self) -> bool:
         return self.kind == TWO_DERIVATIVE_KIND
 
+    @property
+    def is_multistep(self) -> bool:
+        return self.kind == MULTISTEP_KIND
+
+    def multistep_method(self, name: str | None = None):
+        """The learned multistep method (:class:`~algodiscover.analysis.multistep.MultistepMethod`)."""
+        from .analysis.multistep import MultistepMethod
+
+        return MultistepMethod(self.W.tolist(), self.b.tolist(), list(self.weights["betas"]), [list(g) for g in self.weights["gammas"]],
+                               name=name or self.default_name)
+
     def tableau(self, name: str | None = None):
         """The learned method: a :class:`ButcherTableau`, or for a two-derivative artefact a
         :class:`~algodiscover.analysis.TwoDerivativeTableau` (weights W, b, W2, b2)."""
@@ -114,6 +128,8 @@ class LearnedAlgorithm:
         fam = self.problem.get("family", "?")
         if self.is_two_derivative:
             return f"R2N2-{self.stages}g-{fam}"
+        if self.is_multistep:
+            return f"R2N2-{self.stages}m{len(self.weights.get('betas', []))}-{fam}"
         return f"R2N2-{self.stages}-{fam}"
 
     # ----------------------------------------------------------------- JSON
@@ -225,6 +241,17 @@ class LearnedAlgorithm:
                 raise InputError(f"{where}: weights are not finite")
             if not isinstance(self.cost, dict):
                 raise InputError(f"{where}: cost must be an object")
+        if self.is_multistep:
+            try:
+                M = int(self.structure["memory"])
+                betas = np.array(self.weights["betas"], dtype=np.float64)
+                gammas = np.array(self.weights["gammas"], dtype=np.float64)
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(f"{where}: memory weights betas, gammas or structure.memory missing or malformed ({exc})") from None
+            if M < 1 or betas.shape != (M,) or gammas.shape != (M, n):
+                raise InputError(f"{where}: memory weights have the wrong shape for memory {M} and {n} stages")
+            if not (np.all(np.isfinite(betas)) and np.all(np.isfinite(gammas))):
+                raise InputError(f"{where}: weights are not finite")
         h = self.weights.get("h")
         if h is not None and not (isinstance(h, (int, float)) and math.isfinite(h)):
             raise InputError(f"{where}: weight h is not finite")

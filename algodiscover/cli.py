@@ -299,6 +299,10 @@ def _summary(analysis: dict[str, Any]) -> str:
         from .analysis.two_derivative_assessment import two_derivative_summary
 
         lines += two_derivative_summary(analysis)
+    elif kind == "multistep":
+        from .analysis.multistep_assessment import multistep_summary
+
+        lines += multistep_summary(analysis)
     elif analysis.get("summary"):
         lines.append(str(analysis["summary"]))
     return "\n".join(lines)

@@ -17,6 +17,9 @@ A configuration file mirrors :class:`RunConfig`::
     init_scale = 0.1
     derivatives = "none"       # ODEs: "none", "g" (every stage evaluates f and g = f'(y) f(y)),
                                # or one token per stage from "f", "g", "fg", e.g. ["fg", "g"]
+    memory = 0                 # ODEs: earlier outer iterations the update reuses (0: plain R2N2)
+    memory_form = "full"       # full | adams (no past differences) | momentum (no past evaluations)
+    startup = "rk4"            # first `memory` steps: rk4 | rk (plain R2N2 steps) | exact (reference)
 
     [train]
     adam_steps = 300
@@ -62,7 +65,15 @@ class ModelConfig:
     (``"none"``, the ordinary R2N2), or one token per stage, ``"f"``, ``"g"`` or ``"fg"``;
     ``"g"`` is read as ``"fg"`` at every stage. It is stored resolved (a tuple), and left out
     of :meth:`RunConfig.to_json` when None, so an ordinary run's configuration is what it was
-    before derivative modules existed."""
+    before derivative modules existed.
+
+    ``memory`` (M >= 0) earlier outer iterations the update reuses
+    (:mod:`algodiscover.memory`), with ``memory_form`` (which memory weights are learned) and
+    ``startup`` (the rule for the first M iterations: ``"rk4"`` classical RK4 steps, ``"rk"``
+    plain R2N2 steps with the same weights, ``"exact"`` the reference solution; training
+    unrolls ``outer >= M + 1`` iterations so the memory weights get a signal). With
+    ``memory = 0`` the three keys are left out of :meth:`RunConfig.to_json`: a run without
+    memory has the configuration (and content hash) it had before memory existed."""
 
     stages: int = 2
     outer: int = 1
@@ -70,6 +81,9 @@ class ModelConfig:
     init: str = "random"
     init_scale: float = 0.1
     derivatives: tuple[str, ...] | None = None
+    memory: int = 0
+    memory_form: str = "full"
+    startup: str = "rk4"
 
     def __post_init__(self) -> None:
         if not isinstance(self.stages, int) or isinstance(self.stages, bool) or not 1 <= self.stages <= 16:
@@ -89,6 +103,19 @@ class ModelConfig:
             object.__setattr__(self, "derivatives", normalise_pattern(self.derivatives, self.stages, where="model.derivatives"))
         except AnalysisInputError as exc:
             raise InputError(str(exc)) from None
+        from .memory import MEMORY_FORMS, STARTUP_RULES
+
+        if not isinstance(self.memory, int) or isinstance(self.memory, bool) or not 0 <= self.memory <= 8:
+            raise InputError(f"model.memory must be an integer in 0..8, got {self.memory!r}")
+        if self.memory_form not in MEMORY_FORMS:
+            raise InputError(f"model.memory_form must be one of {', '.join(MEMORY_FORMS)}, got {self.memory_form!r}")
+        if self.startup not in STARTUP_RULES:
+            raise InputError(f"model.startup must be one of {', '.join(STARTUP_RULES)}, got {self.startup!r}")
+        if self.memory and self.outer < self.memory + 1:
+            raise InputError(f"model.outer must be at least model.memory + 1 = {self.memory + 1} (the first {self.memory} "
+                             f"iteration(s) are start-up steps; the memory weights need a later one), got {self.outer}")
+        if self.memory and self.derivatives is not None:
+            raise InputError("model.memory and model.derivatives cannot be combined (a memory step reuses f evaluations only)")
 
 
 @dataclass(frozen=True)
@@ -121,6 +148,8 @@ class RunConfig:
             _check_custom_family(self.problem_class, self.custom_family)
         if self.model.derivatives is not None and self.problem_class != "ode":
             raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods), not {self.problem_class!r}")
+        if self.model.memory and self.problem_class != "ode":
+            raise InputError(f"model.memory applies to problem class ode in this version (multistep methods), not {self.problem_class!r}")
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
@@ -191,12 +220,16 @@ class RunConfig:
 
 
 def _model_json(model: ModelConfig) -> dict[str, Any]:
-    """``[model]`` as JSON; ``derivatives`` only when set (a list of stage tokens)."""
+    """``[model]`` as JSON; ``derivatives`` only when set (a list of stage tokens), ``memory``,
+    ``memory_form`` and ``startup`` only with memory."""
     d = asdict(model)
     if d["derivatives"] is None:
         del d["derivatives"]
     else:
         d["derivatives"] = list(d["derivatives"])
+    if not d["memory"]:
+        for key in ("memory", "memory_form", "startup"):
+            del d[key]
     return d
 
 

@@ -74,14 +74,15 @@ WEIGHT_RTOL = 1e-9
 def ensemble_key(cfg: RunConfig) -> str | None:
     """A canonical string: configurations with equal keys can be trained together.
 
-    ``None`` when the problem class has no batched loss, and for two-derivative models
+    ``None`` when the problem class has no batched loss, for two-derivative models
     (``model.derivatives`` set: they train alone, through :func:`algodiscover.ode.train_run`,
-    which also measures the cost of their derivative module). The key holds everything that
+    which also measures the cost of their derivative module) and for models with memory
+    (their trajectory loss has no batched form). The key holds everything that
     fixes tensor shapes or the loss and optimiser (class, family, stages, outer iterations,
     consistency, class options, train settings); seed, ``model.init`` and
     ``model.init_scale`` may differ inside a group.
     """
-    if cfg.problem_class not in BATCHED_CLASSES or cfg.model.derivatives is not None:
+    if cfg.problem_class not in BATCHED_CLASSES or cfg.model.derivatives is not None or cfg.model.memory:
         return None
     key = {
         "class": cfg.problem_class,

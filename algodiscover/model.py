@@ -10,6 +10,15 @@ W is strictly lower triangular, b has n entries; the same scalars act on every c
 so there are n(n+1)/2 parameters whatever the state dimension. For an ODE ``y' = g(y)``
 one outer iteration is an explicit Runge-Kutta step with Butcher tableau ``(W, b)``.
 
+With ``memory = M > 0`` the outer update also reuses the last M iterations
+(:mod:`algodiscover.memory`)::
+
+    x_{k+1} = x_k + h sum_j b[j] v_j^(k)
+                  + sum_{m=1..M} (beta_m (x_{k-m+1} - x_{k-m}) + h sum_j gamma[m, j] v_j^(k-m))
+
+(for an ODE an explicit multistep Runge-Kutta method; one stage: a linear multistep
+method); the first M iterations follow the start-up rule of :meth:`R2N2.forward`.
+
 :class:`TwoDerivativeR2N2` adds the derivative module ``g(y) = f'(y) f(y)`` (the second time
 derivative of an ODE solution): each inner evaluation is of f, of g or of both (the stage
 pattern), and one outer iteration is an explicit two-derivative Runge-Kutta step::
@@ -24,7 +33,7 @@ family's symbolic ``J(y) f(y)``), else from exact forward-mode AD,
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -79,6 +88,14 @@ class R2N2(nn.Module):
     init_scale : standard deviation of random initial weights
     inner : optional :class:`InnerGenerator` replacing the standard recurrence (e.g. an inner
         solver that is itself an R2N2)
+    memory : M >= 0 earlier iterations reused by the outer update (0: the plain R2N2, with
+        exactly its parameters and arithmetic)
+    memory_form : which memory weights are learned (:data:`algodiscover.memory.MEMORY_FORMS`)
+
+    With memory, ``init`` may also name an Adams-Bashforth method (``"AB2"``, ``"AB3"``,
+    ...; one stage, memory = steps - 1): b and the memory weights start at its coefficients.
+    The memory weights are drawn from no random generator (they start at zero or at the
+    named method), so the weights W, b of a seed are those of the memoryless model.
     """
 
     def __init__(
@@ -91,8 +108,12 @@ class R2N2(nn.Module):
         init_scale: float = 0.1,
         seed: int | None = None,
         inner: InnerGenerator | None = None,
+        memory: int = 0,
+        memory_form: str = "full",
     ) -> None:
         super().__init__()
+        if not isinstance(memory, int) or isinstance(memory, bool) or memory < 0:
+            raise InputError(f"memory must be an integer >= 0, got {memory!r}")
         if not isinstance(stages, int) or stages < 1:
             raise InputError(f"stages must be an integer >= 1, got {stages!r}")
         if not isinstance(outer, int) or outer < 1:
@@ -107,6 +128,8 @@ class R2N2(nn.Module):
         self._rows, self._cols = np.tril_indices(n, -1)
         nb = n - 1 if consistency == "affine" else n
         gen = torch.Generator().manual_seed(int(seed) if seed is not None else 0)
+        self.memory_depth = memory
+        lmm_init = _adams_init(init, stages, memory) if isinstance(init, str) and init not in ("random", "zeros") else None
         if isinstance(init, str) and init == "random":
             w = init_scale * torch.randn(len(self._rows), generator=gen, dtype=torch.float64)
             braw = init_scale * torch.randn(nb, generator=gen, dtype=torch.float64)
@@ -114,6 +137,11 @@ class R2N2(nn.Module):
                 braw = braw + 1.0 / n
             elif consistency == "affine":
                 braw = braw + 1.0 / n
+        elif lmm_init is not None:
+            if consistency is not None:
+                raise InputError(f"init {init!r}: an Adams-Bashforth start needs consistency = none (its b is not a convex weight)")
+            w = torch.zeros(0, dtype=torch.float64)
+            braw = torch.tensor([lmm_init[0]], dtype=torch.float64)
         elif isinstance(init, str) and init == "zeros":
             w = torch.zeros(len(self._rows), dtype=torch.float64)
             braw = torch.zeros(nb, dtype=torch.float64)
@@ -124,6 +152,11 @@ class R2N2(nn.Module):
             w, braw = self._raw_from_tableau(tab)
         self.w_raw = nn.Parameter(w)
         self.b_raw = nn.Parameter(braw)
+        if memory:
+            from .memory import MemoryWeights
+
+            betas, gammas = (None, None) if lmm_init is None else ([float(x) for x in lmm_init[1]], [[float(x)] for x in lmm_init[2]])
+            self.memory = MemoryWeights(memory, stages, memory_form, betas=betas, gammas=gammas)
 
     # ------------------------------------------------------------------ weights
     def _raw_from_tableau(self, tab: ButcherTableau) -> tuple[Tensor, Tensor]:
@@ -178,19 +211,67 @@ class R2N2(nn.Module):
             acc = acc + b[j] * vs[j]
         return x + hh * acc
 
-    def forward(self, f: Callable[[Tensor], Tensor], x0: Tensor, h: Tensor | float, outer: int | None = None, return_all: bool = False):
+    def forward(self, f: Callable[[Tensor], Tensor], x0: Tensor, h: Tensor | float, outer: int | None = None, return_all: bool = False,
+                start: Sequence[Tensor] | None = None):
         """Unroll ``outer`` (default ``self.outer``) iterations from ``x0``; returns the last
-        state, or the list of all states ``[x_1, ..., x_K]`` when ``return_all``."""
+        state, or the list of all states ``[x_1, ..., x_K]`` when ``return_all``.
+
+        With memory M the first M iterations follow the start-up rule: ``start`` (the states
+        ``x_1..x_M``, e.g. RK4 steps or exact values; their inner evaluations are computed by
+        the model's recurrence) or, when None, plain memoryless steps with ``(W, b)``
+        (rule ``"rk"``). Every later iteration is the memory update.
+        """
         K = self.outer if outer is None else outer
+        if not self.memory_depth:
+            if start is not None:
+                raise ValueError("start values apply to a model with memory")
+            xs = []
+            x = x0
+            for _ in range(K):
+                x = self.step(f, x, h)
+                xs.append(x)
+            return xs if return_all else x
+        return self._forward_memory(f, x0, h, K, return_all, start)
+
+    def _forward_memory(self, f: Callable[[Tensor], Tensor], x0: Tensor, h: Tensor | float, K: int, return_all: bool,
+                        start: Sequence[Tensor] | None):
+        from .memory import MemoryHistory, memory_increment
+
+        M = self.memory_depth
+        if start is not None and len(start) < min(M, K):
+            raise ValueError(f"memory {M} needs {min(M, K)} start-up states, got {len(start)}")
+        hh = _as_column(h, x0)
+        hist = MemoryHistory(M)
+        hist.start(x0)
         xs = []
         x = x0
-        for _ in range(K):
-            x = self.step(f, x, h)
+        for k in range(K):
+            vs = self.inner(self, f, x, hh)
+            if k < M:
+                x_next = start[k] if start is not None else x + hh * self._assemble(vs)
+            else:
+                x_next = x + hh * self._assemble(vs) + memory_increment(self.memory, hist, hh)
+            hist.push(vs, x_next)
+            x = x_next
             xs.append(x)
         return xs if return_all else x
 
+    def _assemble(self, vs: list[Tensor]) -> Tensor:
+        b = self.b()
+        acc = b[0] * vs[0]
+        for j in range(1, len(vs)):
+            acc = acc + b[j] * vs[j]
+        return acc
+
+    def memory_weights(self) -> tuple[Tensor, Tensor]:
+        """``(beta (M,), gamma (M, n))``; empty tensors without memory."""
+        if not self.memory_depth:
+            return torch.zeros(0, dtype=torch.float64), torch.zeros(0, self.stages, dtype=torch.float64)
+        return self.memory.beta, self.memory.gamma
+
     def extra_repr(self) -> str:
-        return f"stages={self.stages}, outer={self.outer}, consistency={self.consistency}"
+        mem = f", memory={self.memory_depth}, memory_form={self.memory.form}" if self.memory_depth else ""
+        return f"stages={self.stages}, outer={self.outer}, consistency={self.consistency}{mem}"
 
 
 class DerivativeRHS:
@@ -405,6 +486,21 @@ class TwoDerivativeR2N2(nn.Module):
         return f"stages={self.stages}, derivatives={' '.join(self.derivatives)}, outer={self.outer}, consistency={self.consistency}"
 
 
+def _adams_init(init: str, stages: int, memory: int) -> tuple[Any, Any, Any] | None:
+    """``(b, betas, gammas)`` of the Adams-Bashforth method named by ``init`` ("AB2", ...), or
+    None when ``init`` names none; an error when it does not fit the model."""
+    from .analysis.memory import ADAMS_BASHFORTH, memory_weights_of
+
+    names = {k.split()[0]: k for k in ADAMS_BASHFORTH}
+    if init not in names:
+        return None
+    lmm = ADAMS_BASHFORTH[names[init]]
+    if stages != 1 or memory != lmm.steps - 1:
+        raise InputError(f"init {init!r} is a {lmm.steps}-step Adams-Bashforth method: it needs stages = 1 and memory = {lmm.steps - 1} "
+                         f"(the model has stages = {stages}, memory = {memory})")
+    return memory_weights_of(lmm)
+
+
 def _sum(terms: list[Tensor]) -> Tensor:
     acc = terms[0]
     for t in terms[1:]:
@@ -424,11 +520,14 @@ def tree_residuals(model: "R2N2 | TwoDerivativeR2N2", max_order: int) -> Tensor:
     """Differentiable ``Phi(t) - 1/gamma(t)`` of the model's tableau for every rooted tree
     up to ``max_order`` (orders grouped as in :func:`analysis.tree_table`); for a
     :class:`TwoDerivativeR2N2` the elementary weights of its B-series
-    (:mod:`analysis.two_derivative`)."""
+    (:mod:`analysis.two_derivative`), for an R2N2 with memory those of the multistep method
+    with exact past values (:func:`analysis.multistep.multistep_residuals`)."""
     from .analysis import tree_table
 
     if isinstance(model, TwoDerivativeR2N2):
         return _two_derivative_tree_residuals(model, max_order)
+    if getattr(model, "memory_depth", 0):
+        return _multistep_tree_residuals(model, max_order)
     tab = tree_table(max_order)
     W, b = model.W(), model.b()
     N = tab.offsets[max_order + 1]
@@ -480,3 +579,39 @@ def _two_derivative_tree_residuals(model: TwoDerivativeR2N2, max_order: int) -> 
     phi = torch.cat(D) @ b + torch.cat(E) @ b2
     gamma = torch.as_tensor(tab.gamma_f[:N], dtype=W.dtype)
     return phi - 1.0 / gamma
+
+
+def _multistep_tree_residuals(model: R2N2, max_order: int) -> Tensor:
+    """The recursion of :func:`analysis.multistep.multistep_residuals` in torch: past values
+    ``e_m(t) = (-m)^|t| / gamma(t)``, stages ``d_m = e_m 1 + W d'_m``, ``d'_m(u o v) = d'_m(u) d_m(v)``,
+    ``Phi = b . d'_0 + sum_m (beta_m (e_{m-1} - e_m) + gamma_m . d'_m)``."""
+    from .analysis import tree_table
+
+    tab = tree_table(max_order)
+    N = tab.offsets[max_order + 1]
+    W, b = model.W(), model.b()
+    beta, gamma = model.memory_weights()
+    n = model.stages
+    orders = torch.tensor([float(tab.trees[i].order) for i in range(N)], dtype=W.dtype)
+    gam = torch.as_tensor(tab.gamma_f[:N], dtype=W.dtype)
+    ones = torch.ones(n, dtype=W.dtype)
+
+    def e(m: int) -> Tensor:
+        return (-float(m)) ** orders / gam if m else torch.zeros(N, dtype=W.dtype)
+
+    phi: Tensor | None = None
+    for m in range(model.memory_depth + 1):
+        em = e(m)
+        Dp: list[Tensor] = []
+        D: list[Tensor] = []
+        for i in range(N):
+            dp = ones if tab.trees[i].order == 1 else Dp[int(tab.left[i])] * D[int(tab.right[i])]
+            Dp.append(dp)
+            D.append(em[i] * ones + W @ dp)
+        P = torch.stack(Dp)
+        if m == 0:
+            phi = P @ b
+        else:
+            phi = phi + beta[m - 1] * (e(m - 1) - em) + P @ gamma[m - 1]
+    assert phi is not None
+    return phi - 1.0 / gam

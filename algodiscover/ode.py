@@ -14,6 +14,19 @@ regulariser acts on the two-derivative trees' residuals, the cost of g relative 
 measured on the training batch (:mod:`algodiscover.derivative_cost`), and the artefact (kind
 ``"two-derivative-runge-kutta"``) is analysed by
 :func:`algodiscover.analysis.two_derivative_assessment.analyze_two_derivative`.
+
+With ``[model] memory = M`` the model is an R2N2 with memory, an explicit multistep method
+(:mod:`algodiscover.memory`). Its training data are trajectories: the reference solution at
+every step ``y(h), ..., y(K h)`` (:func:`make_trajectory_data`). The first M steps follow
+``[model] startup`` (``"rk4"``: classical RK4 steps, ``"exact"``: the reference values,
+``"rk"``: plain R2N2 steps with the model's own ``(W, b)``, so their error is trained too);
+the loss (:func:`memory_ode_loss`) is the mean over samples *and over every state the memory
+update produced*, ``k = M+1..K``, of the squared error normalised by the reference method's
+error at the same state. Every state rather than the last: an integrator is judged at each
+step it outputs, errors of different steps cannot cancel in the loss, and the memory weights
+get a signal from each memory step. The artefact has kind ``"multistep"`` (weights W, b,
+betas, gammas) and is analysed by
+:func:`algodiscover.analysis.multistep_assessment.analyze_multistep`.
 """
 
 from __future__ import annotations
@@ -36,7 +49,8 @@ from .options import OdeTrainingConfig
 from .model import R2N2, TwoDerivativeR2N2, tree_residuals
 from .ode_families import OdeFamily
 
-__all__ = ["OdeTrainingConfig", "OdeData", "make_ode_data", "ode_loss", "tableau_solver", "cache_dir"]
+__all__ = ["OdeTrainingConfig", "OdeData", "make_ode_data", "ode_loss", "tableau_solver", "cache_dir", "TrajectoryData",
+           "make_trajectory_data", "memory_ode_loss"]
 
 
 
@@ -76,6 +90,97 @@ def make_ode_data(family: OdeFamily, n: int, seed: int, outer: int = 1, cache: b
         except OSError:
             pass  # a read-only cache only costs time
     return OdeData(smp, ref, outer)
+
+
+@dataclass(frozen=True)
+class TrajectoryData:
+    """Training problems and their reference solution at every step: ``reference[k]`` is
+    ``y((k + 1) h)`` (K, B, d)."""
+
+    samples: OdeSamples
+    reference: np.ndarray
+    outer: int
+
+
+def make_trajectory_data(family: OdeFamily, n: int, seed: int, outer: int, cache: bool = True) -> TrajectoryData:
+    """``n`` problems (the samples of :func:`make_ode_data` for this seed) with the reference
+    at ``h, 2h, ..., outer h`` (closed form, or DOP853 at rtol = atol = 1e-13 from ``y0``), cached."""
+    smp = family.spec.sample(n, seed)
+    key = hashlib.sha256(json.dumps({"family": family.spec.to_json(), "rhs": [str(g) for g in family.spec.rhs], "n": n, "seed": seed,
+                                     "outer": outer, "trajectory": True, "v": 1}, sort_keys=True).encode()).hexdigest()[:24]
+    path = cache_dir() / f"ode-{family.name}-traj-{key}.npz"
+    if cache and path.exists():
+        try:
+            with np.load(path) as z:
+                ref = z["reference"]
+                if ref.shape == (outer, *smp.y0.shape) and np.array_equal(z["y0"], smp.y0):
+                    return TrajectoryData(smp, ref, outer)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            pass
+    ref = np.stack([family.spec.flow(smp.y0, smp.params, (k + 1) * smp.h) for k in range(outer)])
+    if cache:
+        try:
+            with atomic_path(path, suffix=".npz") as tmp:
+                np.savez(tmp, reference=ref, y0=smp.y0)
+        except OSError:
+            pass
+    return TrajectoryData(smp, ref, outer)
+
+
+def _reference_trajectory_errors2(family: OdeFamily, data: TrajectoryData, method: str) -> np.ndarray:
+    """Squared error (K, B) of ``method`` steps from ``y0`` at every reference state."""
+    tab = get_method(method)
+    smp = data.samples
+    y = smp.y0
+    out = []
+    for k in range(data.outer):
+        y = rk_step(tab, lambda Y: family.spec.numpy_rhs(Y, smp.params), y, smp.h)
+        out.append(np.sum((y - data.reference[k]) ** 2, axis=1))
+    return np.stack(out)
+
+
+def memory_ode_loss(model: R2N2, family: OdeFamily, data: TrajectoryData, cfg: OdeTrainingConfig, startup: str) -> Callable[[], torch.Tensor]:
+    """The trajectory loss of an R2N2 with memory (module docstring) as a closure."""
+    from .memory import classical_start
+
+    smp = data.samples
+    M = model.memory_depth
+    P = torch.tensor(smp.params, dtype=torch.float64)
+    Y0 = torch.tensor(smp.y0, dtype=torch.float64)
+    H = torch.tensor(smp.h, dtype=torch.float64)
+    REF = torch.tensor(data.reference, dtype=torch.float64)
+    f = family.torch_rhs(P)
+    ref_e2 = _reference_trajectory_errors2(family, data, cfg.reference_method)[M:]
+    floor = 1e-300
+    if cfg.normalise == "reference":
+        scale = torch.tensor(np.maximum(ref_e2, floor), dtype=torch.float64)
+    else:
+        scale = torch.tensor(max(float(np.mean(ref_e2)), floor), dtype=torch.float64)
+    if startup == "exact":
+        start = [REF[k] for k in range(M)]
+    elif startup == "rk4":
+        start = classical_start(f, Y0, H.reshape(-1, 1), M)
+    else:
+        start = None
+    reg: Callable[[], torch.Tensor] | None = None
+    if cfg.taylor_order > 0 and cfg.taylor_weight > 0:
+        p = cfg.taylor_order
+        if cfg.taylor_mode == "general":
+            reg = lambda: (tree_residuals(model, p) ** 2).sum()  # noqa: E731
+        else:
+            Mt = torch.tensor(personalised_conditions(family.spec, p).dense_matrix(), dtype=torch.float64)
+            reg = lambda: ((Mt @ tree_residuals(model, p)) ** 2).sum()  # noqa: E731
+
+    def loss() -> torch.Tensor:
+        xs = model(f, Y0, H, outer=data.outer, return_all=True, start=start)
+        X = torch.stack(xs[M:])
+        e2 = ((X - REF[M:]) ** 2).sum(dim=2)
+        val = (e2 / scale).mean()
+        if reg is not None:
+            val = val + cfg.taylor_weight * reg()
+        return val
+
+    return loss
 
 
 def _reference_errors2(family: OdeFamily, data: OdeData, method: str) -> np.ndarray:
@@ -269,6 +374,8 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     family = family_for(problem)
     problem["equations"] = family.spec.rhs_text()
     torch.manual_seed(cfg.seed)
+    if cfg.model.memory:
+        return _train_memory(cfg, opts, problem, family, progress=progress, checkpoint=checkpoint, resume=resume)
     t0 = time.perf_counter()
     data = make_ode_data(family, opts.samples, seed=cfg.seed, outer=cfg.model.outer)
     t_data = time.perf_counter() - t0
@@ -325,6 +432,40 @@ def _train_two_derivative(cfg, opts: OdeTrainingConfig, problem: dict[str, Any],
     )
 
 
+def _train_memory(cfg, opts: OdeTrainingConfig, problem: dict[str, Any], family: OdeFamily, *, progress: bool, checkpoint: Path | None,
+                  resume: bool):
+    """:func:`train_run` for an R2N2 with memory: trajectory data, the trajectory loss, and an
+    artefact of kind ``"multistep"``."""
+    import time
+
+    from .artefact import MULTISTEP_KIND, LearnedAlgorithm
+    from .training import train
+
+    m = cfg.model
+    t0 = time.perf_counter()
+    data = make_trajectory_data(family, opts.samples, seed=cfg.seed, outer=m.outer)
+    t_data = time.perf_counter() - t0
+    model = R2N2(m.stages, m.outer, consistency=m.consistency, init=m.init, init_scale=m.init_scale, seed=cfg.seed,
+                 memory=m.memory, memory_form=m.memory_form)
+    res = train(model, memory_ode_loss(model, family, data, opts, m.startup), cfg.train, progress=progress, checkpoint=checkpoint,
+                resume=resume, desc=f"{cfg.run_name}")
+    with torch.no_grad():
+        beta, gamma = model.memory_weights()
+        weights = {"W": model.W().numpy().tolist(), "b": model.b().numpy().tolist(), "betas": beta.numpy().tolist(),
+                   "gammas": gamma.numpy().tolist()}
+    return LearnedAlgorithm(
+        kind=MULTISTEP_KIND,
+        problem=problem,
+        structure={"stages": m.stages, "outer": m.outer, "consistency": m.consistency, "h": "per sample (time step)",
+                   "memory": m.memory, "memory_form": m.memory_form, "startup": m.startup, "loss": opts.to_json()},
+        weights=weights,
+        config=cfg.to_json(),
+        seed=cfg.seed,
+        training=res.record(),
+        timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
+    )
+
+
 def _checked_options(options: dict[str, Any]) -> dict[str, Any]:
     allowed = set(OdeTrainingConfig.__dataclass_fields__)
     unknown = sorted(set(options) - allowed)
@@ -340,6 +481,8 @@ def analyze_run(alg, *, progress: bool = True):
     family = family_for(alg.problem)
     if getattr(alg, "is_two_derivative", False):
         return _analyze_two_derivative(alg, family)
+    if getattr(alg, "is_multistep", False):
+        return _analyze_multistep(alg, family)
     extra = {
         "provenance": alg.provenance(),
         "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
@@ -367,3 +510,18 @@ def _analyze_two_derivative(alg, family: OdeFamily):
         raise InputError(f"algorithm.json: cost: {exc}") from None
     return analyze_two_derivative(alg.tableau(), pattern=alg.structure.get("derivatives"), family=family.spec, learned=True, cost=cost,
                                   name=alg.default_name, extra=extra)
+
+
+def _analyze_multistep(alg, family: OdeFamily):
+    from .analysis.multistep_assessment import analyze_multistep
+
+    extra = {
+        "provenance": alg.provenance(),
+        "training": {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
+                     "final_loss": alg.training.get("final_loss")},
+        "structure": alg.structure,
+        "problem_class": "ode",
+    }
+    st = alg.structure
+    return analyze_multistep(alg.multistep_method(), family=family.spec, learned=True, startup=str(st.get("startup", "rk4")),
+                             form=str(st.get("memory_form", "full")), name=alg.default_name, extra=extra)

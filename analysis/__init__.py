@@ -33,7 +33,14 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('RatioEstimate', 'bootstrap_ratio'), 'statistics'),
     **dict.fromkeys(('AnalysisView',), 'schema'),
     **dict.fromkeys(('MemoryRecurrence', 'memory_recurrence', 'heavy_ball', 'optimal_two_step_factor', 'identify_memory_iteration',
-                     'LinearMultistep', 'linear_multistep', 'ADAMS_BASHFORTH'), 'memory'),
+                     'LinearMultistep', 'linear_multistep', 'ADAMS_BASHFORTH', 'CLASSICAL_LMM', 'ZeroStability', 'memory_weights_of'), 'memory'),
+    **dict.fromkeys(('MultistepMethod', 'multistep_residuals', 'multistep_order', 'multistep_integrate', 'multistep_from_lmm',
+                     'startup_evaluations', 'multistep_weight_formulas'), 'multistep'),
+    **dict.fromkeys(('GlobalOrder', 'measure_global_order', 'compare_at_equal_evaluations', 'MultistepRunner', 'RungeKuttaRunner'),
+                    'multistep_accuracy'),
+    **dict.fromkeys(('MultistepDistillation', 'distill_multistep'), 'multistep_distillation'),
+    **dict.fromkeys(('MULTISTEP_KIND', 'MultistepAnalysis', 'analyze_multistep'), 'multistep_assessment'),
+    **dict.fromkeys(('bootstrap_mean_interval',), 'bootstrap'),
     **dict.fromkeys(('TwoDerivativeTableau', 'two_derivative_order', 'two_derivative_residuals',
                      'two_derivative_stability_function'), 'two_derivative'),
     **dict.fromkeys(('DERIVATIVE_TOKENS', 'get_two_derivative_method', 'identify_two_derivative', 'two_derivative_catalogue',
@@ -86,8 +93,15 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .spectrum import Spectrum, lanczos_extremes  # noqa: F401
     from .statistics import RatioEstimate, bootstrap_ratio  # noqa: F401
     from .schema import AnalysisView  # noqa: F401
-    from .memory import (ADAMS_BASHFORTH, LinearMultistep, MemoryRecurrence, heavy_ball,  # noqa: F401
-                         identify_memory_iteration, linear_multistep, memory_recurrence, optimal_two_step_factor)
+    from .memory import (ADAMS_BASHFORTH, CLASSICAL_LMM, LinearMultistep, MemoryRecurrence, ZeroStability, heavy_ball,  # noqa: F401
+                         identify_memory_iteration, linear_multistep, memory_recurrence, memory_weights_of, optimal_two_step_factor)
+    from .multistep import (MultistepMethod, multistep_from_lmm, multistep_integrate, multistep_order,  # noqa: F401
+                            multistep_residuals, multistep_weight_formulas, startup_evaluations)
+    from .multistep_accuracy import (GlobalOrder, MultistepRunner, RungeKuttaRunner, compare_at_equal_evaluations,  # noqa: F401
+                                     measure_global_order)
+    from .multistep_distillation import MultistepDistillation, distill_multistep  # noqa: F401
+    from .multistep_assessment import MULTISTEP_KIND, MultistepAnalysis, analyze_multistep  # noqa: F401
+    from .bootstrap import bootstrap_mean_interval  # noqa: F401
     from .two_derivative import (TwoDerivativeTableau, two_derivative_order, two_derivative_residuals,  # noqa: F401
                                  two_derivative_stability_function)
     from .two_derivative_methods import (DERIVATIVE_TOKENS, get_two_derivative_method, identify_two_derivative,  # noqa: F401

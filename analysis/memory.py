@@ -26,13 +26,21 @@ stationary two-step method beats ``(sqrt(kappa) - 1)/(sqrt(kappa) + 1)`` per mat
 
 *ODEs* (one stage): the update is the linear multistep method
 ``y_{n+1} - (1 + beta_1) y_n + ... = h (b f_n + gamma_1 f_{n-1} + ...)``; its order is the
-largest ``p`` with ``sum_j alpha_j j^q = q sum_j beta_j j^(q-1)`` for ``q = 0..p``.
+largest ``p`` with ``sum_j alpha_j j^q = q sum_j beta_j j^(q-1)`` for ``q = 0..p``, its error
+constant ``C_{p+1} / sigma(1)`` with ``C_q = (sum_j alpha_j j^q - q sum_j beta_j j^(q-1)) / q!``;
+it is zero-stable when the roots of ``rho(zeta) = sum_j alpha_j zeta^j`` lie in the closed
+unit disc, those on the circle simple (:meth:`LinearMultistep.zero_stability`), and absolutely
+stable at ``z = h lambda`` when every root of ``rho(zeta) - z sigma(zeta)`` has modulus <= 1
+(boundary locus ``z(theta) = rho(e^{i theta}) / sigma(e^{i theta})``, real interval
+:meth:`LinearMultistep.real_interval`). :func:`memory_weights_of` inverts
+:func:`linear_multistep`.
 
 Imports numpy and sympy only (besides :mod:`.errors`).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
@@ -43,7 +51,8 @@ import sympy as sp
 from .errors import AnalysisInputError
 
 __all__ = ["MemoryRecurrence", "memory_recurrence", "heavy_ball", "optimal_two_step_factor", "identify_memory_iteration",
-           "LinearMultistep", "linear_multistep", "ADAMS_BASHFORTH"]
+           "LinearMultistep", "linear_multistep", "ADAMS_BASHFORTH", "CLASSICAL_LMM", "ZeroStability", "memory_weights_of",
+           "spectral_radius_interval"]
 
 _Z = sp.Symbol("z")
 
@@ -232,6 +241,39 @@ def identify_memory_iteration(rec: MemoryRecurrence, lo: float, hi: float, rtol:
 
 # ----------------------------------------------------------------------------- linear multistep methods
 @dataclass(frozen=True)
+class ZeroStability:
+    """The roots of the first characteristic polynomial ``rho`` and the root condition.
+
+    ``stable``: every root in the closed unit disc, those on the circle simple;
+    ``strongly``: besides, ``zeta = 1`` is the only root on the circle. ``exact``: decided on
+    exact coefficients (multiplicities exactly, moduli at 30 digits), else in float64 within
+    ``tol``."""
+
+    roots: tuple[complex, ...]
+    multiplicities: tuple[int, ...]
+    stable: bool
+    strongly: bool
+    exact: bool
+    tol: float
+
+    @property
+    def moduli(self) -> tuple[float, ...]:
+        return tuple(abs(r) for r in self.roots)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"roots": [[float(r.real), float(r.imag)] for r in self.roots], "moduli": [float(m) for m in self.moduli],
+                "multiplicities": list(self.multiplicities), "stable": self.stable, "strongly": self.strongly,
+                "arithmetic": "exact" if self.exact else "float64", "tol": self.tol}
+
+
+_ZETA = sp.Symbol("zeta")
+
+
+def _float_or_complex(x: sp.Expr) -> float:
+    return float(sp.N(x, 30))
+
+
+@dataclass(frozen=True)
 class LinearMultistep:
     """``sum_j alpha_j y_{n+j} = h sum_j beta_j f_{n+j}``, ``j = 0..k`` (oldest first, ``alpha_k = 1``)."""
 
@@ -245,6 +287,17 @@ class LinearMultistep:
     @property
     def explicit(self) -> bool:
         return self.beta[-1] == 0
+
+    @property
+    def is_exact(self) -> bool:
+        return all(not (isinstance(x, sp.Basic) and x.has(sp.Float)) for x in self.alpha + self.beta)
+
+    def trimmed(self) -> "LinearMultistep":
+        """The same method without leading (oldest) steps whose alpha and beta vanish."""
+        k = 0
+        while k < self.steps - 1 and self.alpha[k] == 0 and self.beta[k] == 0:
+            k += 1
+        return LinearMultistep(self.alpha[k:], self.beta[k:])
 
     def residuals(self, max_order: int) -> list[sp.Expr]:
         """``C_q = sum_j alpha_j j^q - q sum_j beta_j j^(q-1)`` for ``q = 0..max_order``."""
@@ -264,11 +317,154 @@ class LinearMultistep:
             p = q
         return max(p, 0)
 
+    def error_constant(self, order: int | None = None, tol: float = 0.0) -> tuple[sp.Expr, sp.Expr | None]:
+        """``(C_{p+1}, C_{p+1} / sigma(1))`` at the method's order ``p`` (or ``order``):
+        ``C_{p+1} = (sum_j alpha_j j^(p+1) - (p+1) sum_j beta_j j^p) / (p+1)!`` is the leading
+        coefficient of the local truncation error ``C_{p+1} h^(p+1) y^(p+1)``, divided by
+        ``sigma(1)`` the error constant of the global error (None when ``sigma(1) = 0``)."""
+        p = self.order(tol=tol) if order is None else order
+        c = sp.expand(self.residuals(p + 1)[p + 1] / sp.factorial(p + 1))
+        s1 = sum(self.beta, sp.Integer(0))
+        return c, (None if s1 == 0 else sp.simplify(c / s1) if self.is_exact else c / s1)
+
+    def rho(self) -> sp.Poly:
+        """``rho(zeta) = sum_j alpha_j zeta^j`` (first characteristic polynomial)."""
+        return sp.Poly(list(reversed(self.alpha)), _ZETA)
+
+    def sigma(self) -> sp.Poly:
+        """``sigma(zeta) = sum_j beta_j zeta^j`` (second characteristic polynomial)."""
+        return sp.Poly(list(reversed(self.beta)), _ZETA)
+
+    def zero_stability(self, tol: float = 1e-9) -> ZeroStability:
+        """The root condition on ``rho`` (exactly for exact coefficients)."""
+        rho = self.rho()
+        if self.is_exact:
+            roots: list[complex] = []
+            mult: list[int] = []
+            for factor, m in sp.sqf_list(rho.as_expr(), _ZETA)[1]:
+                fp = sp.Poly(factor, _ZETA)
+                for r in fp.nroots(n=30):
+                    roots.append(complex(sp.N(r, 30)))
+                    mult.append(int(m))
+            eps = 1e-25
+        else:
+            raw = np.roots(np.array([float(c) for c in rho.all_coeffs()], dtype=float)) if rho.degree() > 0 else np.zeros(0)
+            roots, mult = [], []
+            for r in raw:  # group float roots closer than sqrt(tol) as one multiple root
+                for i, q in enumerate(roots):
+                    if abs(q - r) <= math.sqrt(tol):
+                        mult[i] += 1
+                        break
+                else:
+                    roots.append(complex(r))
+                    mult.append(1)
+            eps = tol
+        order_idx = sorted(range(len(roots)), key=lambda i: (-abs(roots[i]), -roots[i].real, roots[i].imag))
+        roots = [roots[i] for i in order_idx]
+        mult = [mult[i] for i in order_idx]
+        stable = all(abs(r) <= 1 + eps and (abs(r) < 1 - eps or m == 1) for r, m in zip(roots, mult))
+        on_circle = [r for r in roots if abs(abs(r) - 1) <= eps]
+        strongly = stable and len(on_circle) == 1 and abs(on_circle[0] - 1) <= max(eps, 1e-12)
+        return ZeroStability(tuple(roots), tuple(mult), bool(stable), bool(strongly), self.is_exact, 0.0 if self.is_exact else tol)
+
+    def characteristic_roots(self, z: complex) -> np.ndarray:
+        """Roots of ``rho(zeta) - z sigma(zeta)`` (absolute stability at ``z = h lambda``)."""
+        a = np.array([complex(_float_or_complex(x)) for x in self.alpha], dtype=complex)
+        b = np.array([complex(_float_or_complex(x)) for x in self.beta], dtype=complex)
+        return np.roots((a - z * b)[::-1])
+
+    def boundary_locus(self, points: int = 721) -> np.ndarray:
+        """``z(theta) = rho(e^{i theta}) / sigma(e^{i theta})`` for ``theta`` in ``[0, 2 pi]``
+        (NaN where ``sigma`` vanishes): the curve that bounds the stability region."""
+        th = np.linspace(0.0, 2 * np.pi, points)
+        w = np.exp(1j * th)
+        a = np.array([_float_or_complex(x) for x in self.alpha])
+        b = np.array([_float_or_complex(x) for x in self.beta])
+        num = np.polyval(a[::-1], w)
+        den = np.polyval(b[::-1], w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z = np.where(np.abs(den) > 1e-14, num / den, np.nan + 0j)
+        return z
+
+    def real_interval(self, search: float = 20.0) -> float:
+        """The left end ``x <= 0`` of the largest interval ``[x, 0]`` of absolute stability on
+        the real axis (0 when the method is unstable just left of 0), in float64."""
+        return spectral_radius_interval(lambda z: float(np.max(np.abs(self.characteristic_roots(z)))), search=search)
+
+    def real_interval_exact(self, search: float = 20.0) -> sp.Expr | None:
+        """The exact left end when it is where a root crosses the circle at ``zeta = -1``,
+        ``x = rho(-1) / sigma(-1)`` (e.g. -1 for AB2, -6/11 for AB3), or 0; None otherwise
+        (or for float coefficients)."""
+        if not self.is_exact:
+            return None
+        x = self.real_interval(search)
+        if x == 0.0:
+            return sp.Integer(0)
+        s_1 = self.sigma().eval(-1)
+        if s_1 != 0:
+            cand = sp.nsimplify(self.rho().eval(-1) / s_1)
+            if abs(float(cand) - x) <= 1e-8 * max(1.0, abs(x)):
+                return cand
+        return None
+
     def identify(self, tol: float = 1e-10) -> str | None:
-        for name, m in ADAMS_BASHFORTH.items():
-            if len(m.alpha) == len(self.alpha) and all(abs(float(x) - float(y)) <= tol for x, y in zip(m.alpha + m.beta, self.alpha + self.beta)):
+        """The classical method (:data:`CLASSICAL_LMM`) this one is, leading zero steps ignored."""
+        me = self.trimmed()
+        for name, m in CLASSICAL_LMM.items():
+            if len(m.alpha) == len(me.alpha) and all(abs(_float_or_complex(x) - float(y)) <= tol for x, y in zip(me.alpha + me.beta, m.alpha + m.beta)):
                 return name
         return None
+
+    def closest(self) -> tuple[str, float]:
+        """The nearest classical method with as many steps or fewer (largest coefficient
+        difference after padding with leading zeros) and that distance."""
+        best: tuple[str, float] | None = None
+        k = self.steps
+        mine = [_float_or_complex(x) for x in self.alpha + self.beta]
+        for name, m in CLASSICAL_LMM.items():
+            if m.steps > k:
+                continue
+            pad = k - m.steps
+            theirs = [0.0] * pad + [float(x) for x in m.alpha] + [0.0] * pad + [float(x) for x in m.beta]
+            d = max(abs(x - y) for x, y in zip(mine, theirs))
+            if best is None or d < best[1]:
+                best = (name, d)
+        assert best is not None
+        return best
+
+    def to_json(self) -> dict[str, Any]:
+        from .numbers import format_exact
+
+        def cell(x: sp.Expr) -> str | float:
+            return format_exact(x) if self.is_exact else float(x)
+
+        return {"steps": self.steps, "alpha": [cell(x) for x in self.alpha], "beta": [cell(x) for x in self.beta], "explicit": self.explicit}
+
+
+def spectral_radius_interval(radius: Any, search: float = 20.0, tol: float = 1e-12, grid: int = 4000) -> float:
+    """The left end ``x`` of the largest ``[x, 0]`` on which ``radius(z) <= 1 + tol``: a scan of
+    ``grid`` points over ``[-search, 0]`` then bisection at the first violation (to ~1e-12).
+
+    A method unstable just left of 0 gives 0: an end closer to 0 than 1e-9, or one where the
+    radius already exceeds 1 at ``x / 2`` (by more than ``tol / 1000``; a root that leaves the
+    circle tangentially, ``|zeta| = 1 + c |z|^k``, crosses ``1 + tol`` at a small ``x`` but
+    is outside from the start, as AB2's on the imaginary axis)."""
+    zs = -np.linspace(0.0, search, grid + 1)[1:]
+    prev = 0.0
+    for z in zs:
+        if radius(complex(z)) > 1 + tol:
+            lo, hi = float(z), prev   # radius(lo) > 1 >= radius(hi)
+            while hi - lo > 1e-12 * max(1.0, abs(lo)):
+                mid = 0.5 * (lo + hi)
+                if radius(complex(mid)) > 1 + tol:
+                    lo = mid
+                else:
+                    hi = mid
+            if hi > -1e-9 or radius(complex(hi / 2)) > 1 + tol * 1e-3:
+                return 0.0
+            return float(hi)
+        prev = float(z)
+    return float(-search)
 
 
 def linear_multistep(b: Any, betas: Sequence[Any] = (), gammas: Sequence[Any] = ()) -> LinearMultistep:
@@ -293,6 +489,27 @@ def linear_multistep(b: Any, betas: Sequence[Any] = (), gammas: Sequence[Any] = 
     return LinearMultistep(tuple(alpha), tuple(beta))
 
 
+def memory_weights_of(lmm: LinearMultistep) -> tuple[sp.Expr, tuple[sp.Expr, ...], tuple[sp.Expr, ...]]:
+    """``(b, betas, gammas)`` of the one-stage memory step that is the explicit method ``lmm``
+    (:func:`linear_multistep` inverted): ``beta_1 = -1 - alpha_{k-1}``,
+    ``beta_{m+1} = beta_m - alpha_{k-1-m}``. Needs ``alpha_k = 1``, ``rho(1) = 0`` and an
+    explicit method."""
+    k = lmm.steps
+    a, bt = lmm.alpha, lmm.beta
+    if a[k] != 1 or not lmm.explicit:
+        raise AnalysisInputError("memory_weights_of: need an explicit method with alpha_k = 1")
+    if abs(complex(sum(a, sp.Integer(0)))) > 1e-12:
+        raise AnalysisInputError("memory_weights_of: rho(1) != 0 (the method is not consistent)")
+    M = k - 1
+    betas: list[sp.Expr] = []
+    if M:
+        betas.append(-1 - a[k - 1])
+        for m in range(1, M):
+            betas.append(betas[-1] - a[k - 1 - m])
+    gammas = tuple(bt[k - 1 - m] for m in range(1, M + 1))
+    return bt[k - 1], tuple(betas), gammas
+
+
 def _lmm(alpha: Sequence[int | str], beta: Sequence[int | str]) -> LinearMultistep:
     return LinearMultistep(tuple(sp.Rational(x) for x in alpha), tuple(sp.Rational(x) for x in beta))
 
@@ -303,4 +520,12 @@ ADAMS_BASHFORTH = {
     "AB2": _lmm((0, -1, 1), ("-1/2", "3/2", 0)),
     "AB3": _lmm((0, 0, -1, 1), ("5/12", "-16/12", "23/12", 0)),
     "AB4": _lmm((0, 0, 0, -1, 1), ("-9/24", "37/24", "-59/24", "55/24", 0)),
+}
+
+#: Explicit linear multistep methods for identification: Adams-Bashforth 1-4 and the
+#: Nystrom methods of 2 and 3 steps (explicit midpoint / leapfrog, Nystrom 3).
+CLASSICAL_LMM = {
+    **ADAMS_BASHFORTH,
+    "explicit midpoint (leapfrog)": _lmm((-1, 0, 1), (0, 2, 0)),
+    "Nystrom3": _lmm((0, -1, 0, 1), ("1/3", "-2/3", "7/3", 0)),
 }

@@ -2,7 +2,8 @@
 
 ``analysis.json`` (and ``algodiscover check --json``) is written by the distilling side
 (:meth:`analysis.assessment.Analysis.to_json`, ``KrylovAnalysis.to_json``,
-:meth:`analysis.two_derivative_assessment.TwoDerivativeAnalysis.to_json`) and by the
+:meth:`analysis.two_derivative_assessment.TwoDerivativeAnalysis.to_json`,
+:meth:`analysis.multistep_assessment.MultistepAnalysis.to_json`) and by the
 learning side's ``analyze_run`` of :mod:`algodiscover.linear` and
 :mod:`algodiscover.nonlinear`; readers (the reports, users' scripts) read it through
 :class:`AnalysisView`, a tree of frozen dataclasses validated on construction
@@ -37,7 +38,8 @@ __all__ = [
     "NewtonSettingsView", "NewtonComparisonView", "TwoDerivativeView", "DerivativeCostView", "EqualCostView",
     "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "RatioEstimateView",
     "FiniteTerminationView", "RhsView", "WorstInstanceView", "BaselinesView", "TunedView", "JacobianCostView",
-    "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
+    "MultistepView", "LmmView", "LmmConditionView", "ErrorConstantView", "ZeroStabilityView", "MultistepStabilityView",
+    "GlobalOrderView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
@@ -72,11 +74,17 @@ class TableauView(_AnalysisPart):
     b_hat: tuple[Entry, ...] | None = None
     A2: tuple[tuple[Entry, ...], ...] | None = None
     b2: tuple[Entry, ...] | None = None
+    betas: tuple[Entry, ...] | None = None
+    gammas: tuple[tuple[Entry, ...], ...] | None = None
 
     def _validate(self) -> None:
         s = len(self.A)
         if s == 0 or any(len(row) != s for row in self.A):
             self._fail("A", f"expected a square matrix, got rows of lengths {[len(r) for r in self.A]}")
+        if self.gammas is not None and any(len(row) != s for row in self.gammas):
+            self._fail("gammas", f"expected rows of {s} entries (one per stage), got rows of lengths {[len(r) for r in self.gammas]}")
+        if (self.betas is None) != (self.gammas is None) or (self.betas is not None and len(self.betas) != len(self.gammas or ())):
+            self._fail("betas", "expected betas and gammas together, one gamma row per beta")
         if self.A2 is not None and (len(self.A2) != s or any(len(row) != s for row in self.A2)):
             self._fail("A2", f"expected a square matrix of the size of A ({s}), got rows of lengths {[len(r) for r in self.A2]}")
         for key in ("b", "c", "b_hat", "b2"):
@@ -91,11 +99,17 @@ class TableauView(_AnalysisPart):
     @property
     def is_float(self) -> bool:
         """True when the weights are floats (learned or float64 input), not exact entries."""
-        return any(isinstance(x, float) for x in self.b) or any(isinstance(x, float) for x in self.b2 or ())
+        return (any(isinstance(x, float) for x in self.b) or any(isinstance(x, float) for x in self.b2 or ())
+                or any(isinstance(x, float) for x in self.betas or ()))
 
     @property
     def two_derivative(self) -> bool:
         return self.A2 is not None or self.b2 is not None
+
+    @property
+    def memory(self) -> int:
+        """M of a multistep method's weights (0 for a one-step tableau)."""
+        return len(self.betas or ())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,6 +273,9 @@ class StructureView(_AnalysisPart):
     max_backtracks: int | None = None
     options: OptionsView | None = None
     derivatives: tuple[str, ...] | None = None
+    memory: int | None = None
+    memory_form: str | None = None
+    startup: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -652,6 +669,9 @@ class EqualCostMethodView(_AnalysisPart):
     cost_per_step: float | None = None
     order: int | None = None
     derivatives: tuple[str, ...] | None = None
+    memory: int | None = None
+    startup: str | None = None
+    startup_evaluations: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -700,12 +720,103 @@ class TwoDerivativeView(_AnalysisPart):
     equal_cost: EqualCostView | None = None
 
 
+# ================================================================== multistep methods (R2N2 with memory)
+@dataclass(frozen=True, kw_only=True)
+class LmmView(_AnalysisPart):
+    """``sum_j alpha_j y_{n+j} = h sum_j beta_j f_{n+j}`` (oldest first)."""
+
+    steps: int
+    alpha: tuple[Entry, ...] = ()
+    beta: tuple[Entry, ...] = ()
+    explicit: bool = True
+    order: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class LmmConditionView(_AnalysisPart):
+    q: int
+    alpha_sum: Entry | None = None
+    beta_sum: Entry | None = None
+    residual: float | None = None
+    satisfied: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class ErrorConstantView(_AnalysisPart):
+    order: int | None = None
+    C: Entry | None = None
+    C_float: float | None = None
+    normalised: Entry | None = None
+    normalised_float: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZeroStabilityView(_AnalysisPart):
+    roots: tuple[Pair, ...] = ()
+    moduli: tuple[float, ...] = ()
+    multiplicities: tuple[int, ...] = ()
+    stable: bool = False
+    strongly: bool = False
+    arithmetic: str | None = None
+    tol: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultistepStabilityView(_AnalysisPart):
+    characteristic: str | None = None
+    real_interval: tuple[float, float] | None = None
+    real_interval_exact: str | None = None
+    imag_limit: float | None = None
+    boundary: tuple[Pair, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalOrderView(_AnalysisPart):
+    """Global error at ``interval`` against h and the fitted slope (the measured order)."""
+
+    name: str
+    startup: str | None = None
+    interval: float | None = None
+    steps: tuple[int, ...] = ()
+    h: tuple[float, ...] = ()
+    errors: tuple[float | None, ...] = ()
+    used: tuple[bool, ...] = ()
+    fitted: tuple[bool, ...] = ()
+    pairwise_slopes: tuple[float | None, ...] = ()
+    order: float | None = None
+    n_samples: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class MultistepView(_AnalysisPart):
+    stages: int | None = None
+    memory: int | None = None
+    form: str | None = None
+    startup: str | None = None
+    evaluations_per_step: int | None = None
+    startup_evaluations: int | None = None
+    lmm: LmmView | None = None
+    lmm_conditions: tuple[LmmConditionView, ...] = ()
+    error_constant: ErrorConstantView | None = None
+    zero_stability: ZeroStabilityView | None = None
+    stability: MultistepStabilityView | None = None
+    startup_order: int | None = None
+    expected_global_order: int | None = None
+    measured: GlobalOrderView | None = None
+    measured_learned: GlobalOrderView | None = None
+    measured_classical: Mapping[str, GlobalOrderView] = field(default_factory=_empty)
+    equal_cost: EqualCostView | None = None
+    verified: tuple[str, ...] = ()
+    measured_only: tuple[str, ...] = ()
+
+
 # ================================================================== the whole analysis
 @dataclass(frozen=True, kw_only=True)
 class AnalysisView(_AnalysisPart):
     """``analysis.json`` of any kind: the Runge-Kutta view of the tableau (every kind), the
-    run record of a learned method, the ``krylov`` / ``nonlinear`` section of a solver and
-    the ``two_derivative`` section of a two-derivative Runge-Kutta method."""
+    run record of a learned method, the ``krylov`` / ``nonlinear`` section of a solver, the
+    ``two_derivative`` section of a two-derivative Runge-Kutta method and the ``multistep``
+    section of a multistep method."""
 
     format: str | None = None
     kind: str
@@ -754,6 +865,7 @@ class AnalysisView(_AnalysisPart):
     krylov: KrylovView | None = None
     nonlinear: NonlinearView | None = None
     two_derivative: TwoDerivativeView | None = None
+    multistep: MultistepView | None = None
 
     @classmethod
     def read(cls, data: Any) -> "AnalysisView":
@@ -790,6 +902,11 @@ class AnalysisView(_AnalysisPart):
     def two_derivative_section(self) -> TwoDerivativeView | None:
         """The ``two_derivative`` section of a two-derivative Runge-Kutta analysis."""
         return self.two_derivative if self.kind == "two-derivative-runge-kutta" else None
+
+    @property
+    def multistep_section(self) -> MultistepView | None:
+        """The ``multistep`` section of a multistep analysis."""
+        return self.multistep if self.kind == "multistep" else None
 
     @property
     def nonlinear_section(self) -> NonlinearView | None:

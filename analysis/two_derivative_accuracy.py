@@ -13,11 +13,12 @@ comparison with classical Runge-Kutta methods (numpy).
   steps ``B / cost per step`` is rarely an integer: the error at exactly ``B`` is interpolated
   log-linearly between the two neighbouring step counts. Per problem the error ratio
   (classical / reference) is formed; the statistic is the geometric mean over problems,
-  with a 95% percentile bootstrap interval (a private bootstrap helper: no shared
-  statistics module exists in this checkout).
+  with a 95% percentile bootstrap interval (:func:`analysis.bootstrap.bootstrap_mean_interval`,
+  shared with the multistep comparison).
 
 Imports numpy, sympy and :mod:`analysis.accuracy`, :mod:`analysis.odefamily`,
-:mod:`analysis.tableau`, :mod:`analysis.two_derivative`, :mod:`analysis.two_derivative_methods`.
+:mod:`analysis.tableau`, :mod:`analysis.two_derivative`, :mod:`analysis.two_derivative_methods`,
+:mod:`analysis.bootstrap`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import numpy as np
 import sympy as sp
 
 from .accuracy import MeasuredOrder, _default_hs, rk_step
+from .bootstrap import bootstrap_mean_interval
 from .errors import AnalysisInputError
 from .odefamily import OdeFamilySpec, OdeSamples
 from .tableau import ButcherTableau
@@ -240,15 +242,6 @@ class EqualCostComparison:
         }
 
 
-def _bootstrap_mean(values: np.ndarray, rng: np.random.Generator, resamples: int, level: float) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean of ``values``."""
-    n = len(values)
-    idx = rng.integers(0, n, size=(resamples, n))
-    means = values[idx].mean(axis=1)
-    lo, hi = np.quantile(means, [(1 - level) / 2, (1 + level) / 2])
-    return float(lo), float(hi)
-
-
 def _errors_at_budget(m: EqualCostMethod, spec: OdeFamilySpec, y0: np.ndarray, P: np.ndarray, T: float, ref: np.ndarray,
                       budget: float, cache: dict[tuple[str, int], np.ndarray]) -> np.ndarray:
     """Per-problem global error at exactly ``budget`` f-evaluation equivalents."""
@@ -296,7 +289,7 @@ def compare_at_equal_cost(reference: EqualCostMethod, others: Sequence[EqualCost
             rows = []
             for k, b in enumerate(B):
                 logr = np.log(np.maximum(per[m.name][k], 1e-300)) - np.log(np.maximum(per[reference.name][k], 1e-300))
-                lo, hi = _bootstrap_mean(logr, rng, resamples, level)
+                lo, hi = bootstrap_mean_interval(logr, rng, resamples, level)
                 rows.append({"budget": b, "ratio": float(np.exp(np.mean(logr))), "low": math.exp(lo), "high": math.exp(hi)})
             ratios[setting][m.name] = rows
     return EqualCostComparison(reference.name, tuple(methods), T, n_samples, B, errors, ratios, cost_source, resamples, level)

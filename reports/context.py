@@ -10,6 +10,7 @@ both outputs say the same sentences. The builders live in one module per topic:
 :mod:`reports.rk_summary`, :mod:`reports.rk_algorithm`, :mod:`reports.rk_conditions`,
 :mod:`reports.rk_stability`, :mod:`reports.rk_accuracy` (Runge-Kutta),
 :mod:`reports.rk_two_derivative`, :mod:`reports.rk_equal_cost` (``"two-derivative-runge-kutta"``),
+:mod:`reports.multistep_sections`, :mod:`reports.multistep_accuracy` (``"multistep"``),
 :mod:`reports.linear_summary`, :mod:`reports.linear_sections` (``"krylov"``),
 :mod:`reports.nonlinear_sections` (``"newton-krylov"``), :mod:`reports.training` and
 :mod:`reports.provenance` (every kind). This module imports them all and nothing imports
@@ -36,6 +37,9 @@ from .rk_equal_cost import build_equal_cost
 from .rk_summary import build_summary, rk_title
 from .rk_two_derivative import (TWO_DERIVATIVE_KIND, build_td_algorithm, build_td_conditions, build_td_stability, build_td_summary,
                                 td_title)
+from .multistep_accuracy import build_ms_accuracy, build_ms_equal_cost
+from .multistep_sections import (MULTISTEP_KIND, build_ms_conditions, build_ms_method, build_ms_stability, build_ms_summary,
+                                 build_ms_verified, ms_title)
 from .training import build_training
 
 __all__ = ["Section", "SECTIONS", "build_context", "report_title"]
@@ -62,6 +66,8 @@ def report_title(a: AnalysisView) -> str:
         return nonlinear_title(a)
     if a.kind == TWO_DERIVATIVE_KIND:
         return td_title(a)
+    if a.kind == MULTISTEP_KIND and a.multistep_section is not None:
+        return ms_title(a)
     if a.kind != "runge-kutta":
         return f"{a.name}: {a.kind} report"
     return rk_title(a)
@@ -95,6 +101,8 @@ def build_summary_any(a: AnalysisView) -> dict[str, Any]:
         return build_summary(a)
     if a.kind == TWO_DERIVATIVE_KIND:
         return build_td_summary(a)
+    if a.kind == MULTISTEP_KIND and a.multistep_section is not None:
+        return build_ms_summary(a)
     data = build_krylov_summary(a) if a.kind == "krylov" else build_nonlinear_summary(a) if a.kind == "newton-krylov" else None
     return data if data is not None else _generic_summary(a)
 
@@ -110,6 +118,12 @@ SECTIONS: list[Section] = [
     Section("accuracy", "Accuracy at equal cost", build_accuracy, ("runge-kutta",), figures=True),
     Section("accuracy", "Measured order", build_accuracy, (TWO_DERIVATIVE_KIND,), figures=True),
     Section("equalcost", "Accuracy at equal cost", build_equal_cost, (TWO_DERIVATIVE_KIND,), figures=True),
+    Section("msmethod", "The method", build_ms_method, (MULTISTEP_KIND,)),
+    Section("msconditions", "Order conditions", build_ms_conditions, (MULTISTEP_KIND,)),
+    Section("msstability", "Zero-stability and linear stability", build_ms_stability, (MULTISTEP_KIND,), figures=True),
+    Section("msaccuracy", "Measured global order", build_ms_accuracy, (MULTISTEP_KIND,), figures=True),
+    Section("msequalcost", "Accuracy at equal cost", build_ms_equal_cost, (MULTISTEP_KIND,), figures=True),
+    Section("msverified", "Verified and measured", build_ms_verified, (MULTISTEP_KIND,)),
     Section("recurrence", "The iteration", build_recurrence, ("krylov",)),
     Section("convergence", "Residual polynomial and convergence factor", build_convergence, ("krylov",), figures=True),
     Section("matvecs", "Equal-matvec comparison", build_matvecs, ("krylov",), figures=True),

@@ -4,8 +4,8 @@ Each builder takes the :class:`~analysis.schema.AnalysisView` of the analysis an
 ``Figure`` or ``None`` when the data it plots is absent. :func:`figure_svg` gives an SVG element for inlining into HTML (text as
 text, ids salted per figure, no date), :func:`figure_pdf` the bytes of a PDF for LaTeX (no
 creation date): the same analysis always gives the same bytes. May import
-:mod:`reports.mathtext`, :mod:`reports.solver_math` (method labels) and
-:mod:`analysis.schema`.
+:mod:`reports.mathtext`, :mod:`reports.solver_math` (method labels), the figure modules of
+a kind (:mod:`reports.rk_equal_cost`, :mod:`reports.multistep_figures`) and :mod:`analysis.schema`.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from ..analysis.schema import (
     TrainingView,
 )
 from .mathtext import parse_expression
+from .multistep_figures import ms_equal_cost_figure, ms_order_figure, ms_stability_figure
 from .rk_equal_cost import equal_cost_figure
 from .solver_math import method_label
 
@@ -453,10 +454,14 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "history": history_figure,
     "linearisation": linearisation_figure,
     "equal_cost": equal_cost_figure,
+    "ms_stability": ms_stability_figure,
+    "ms_order": ms_order_figure,
+    "ms_equal_cost": ms_equal_cost_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)
-FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta", _TD), "accuracy": ("runge-kutta", _TD), "equal_cost": (_TD,)}
+FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta", _TD), "accuracy": ("runge-kutta", _TD), "equal_cost": (_TD,),
+                                            "ms_stability": ("multistep",), "ms_order": ("multistep",), "ms_equal_cost": ("multistep",)}
 
 
 def build_figures(a: AnalysisView) -> dict[str, Figure]:

@@ -45,7 +45,15 @@ def build_training(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, An
             text.append(": ")
             text.extend(join_and(bits))
     text.append(".")
-    if ode.normalise == "reference" and ode.reference_method:
+    mem = (a.structure or StructureView()).memory
+    if mem and ode.reference_method:
+        text += [f" The loss is the mean over every state the memory update produced (steps {mem + 1} to {(a.structure or StructureView()).outer} "
+                 "of each training trajectory) of the squared error", " normalised by that of " if ode.normalise == "reference" else "; the mean is normalised by that of ",
+                 Code(ode.reference_method), " at the same state" if ode.normalise == "reference" else ""]
+        if ode.samples:
+            text.append(f", over {ode.samples} training trajectories")
+        text.append(".")
+    elif ode.normalise == "reference" and ode.reference_method:
         text += [" The loss is the one-step error normalised by that of ", Code(ode.reference_method), " on the same sample"]
         if ode.samples:
             text.append(f", over {ode.samples} training samples")

@@ -181,7 +181,7 @@ def test_schema_is_valid_and_every_property_is_described():
     undescribed = [f"{where}.{key}" for where, node in _walk_schema(SCHEMA) if isinstance(node.get("properties"), dict)
                    for key, sub in node["properties"].items() if not (isinstance(sub, dict) and sub.get("description"))]
     assert not undescribed, undescribed
-    assert set(SCHEMA["properties"]["kind"]["enum"]) == {"runge-kutta", "two-derivative-runge-kutta", "krylov", "newton-krylov"}
+    assert set(SCHEMA["properties"]["kind"]["enum"]) == {"runge-kutta", "two-derivative-runge-kutta", "multistep", "krylov", "newton-krylov"}
 
 
 def test_schema_rejects_what_the_tool_does_not_write(default_run, linear_run):
