@@ -1,6 +1,7 @@
 """The ODE branch: model, training, distillation, artefacts (issue 3's "done means")."""
 
 import json
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -228,3 +229,27 @@ def test_dense_output_keeps_the_accuracy_of_the_steps(name, factor):
         solve_ivp(lv, (0, 1), [1.0, 1.0], method=Solver, first_step=0.1, rtol=1e-3)
     mine = [w for w in caught if issubclass(w.category, AlgodiscoverWarning)]
     assert len(mine) == 1 and "ignores atol, rtol" in str(mine[0].message)
+
+
+def test_progress_bars_never_overrun_their_totals(monkeypatch):
+    """The L-BFGS bar counted loss evaluations (up to 1.5 x lbfgs_steps + 10) against a total
+    of lbfgs_steps; every bar must end at or below its total."""
+    from tqdm.auto import tqdm as real_tqdm
+
+    from algodiscover import training
+
+    bars = []
+
+    class Recording(real_tqdm):
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = False
+            kwargs["file"] = open(os.devnull, "w")
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(training, "tqdm", Recording)
+    cfg = replace(default_config("ode"), train=TrainConfig(adam_steps=20, lbfgs_steps=15))
+    train_run(cfg, progress=True)
+    assert len(bars) == 2
+    for bar in bars:
+        assert bar.n <= bar.total, (bar.desc, bar.n, bar.total)
