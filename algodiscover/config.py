@@ -169,15 +169,10 @@ class RunConfig:
         }
 
     def to_toml_dict(self) -> dict[str, Any]:
-        """The configuration as TOML tables (``None`` written as ``"none"``)."""
-        def clean(v: Any) -> Any:
-            if isinstance(v, dict):
-                return {k: clean(x) for k, x in v.items() if x is not None or k == "consistency"}
-            return "none" if v is None else v
-
-        d = self.to_json()
-        d["problem"] = {"class": self.problem_class, "family": self.family}
-        return clean(d)
+        """The configuration as TOML tables: the same data as :meth:`to_json`, which holds no
+        null (``consistency = "none"``; unset options are left out), so that ``config.toml``
+        and the configuration a report shows say the same thing."""
+        return self.to_json()
 
     def command(self) -> str:
         """The shortest ``algodiscover discover`` command line that reproduces this run
@@ -223,6 +218,7 @@ def _model_json(model: ModelConfig) -> dict[str, Any]:
     """``[model]`` as JSON; ``derivatives`` only when set (a list of stage tokens), ``memory``,
     ``memory_form`` and ``startup`` only with memory."""
     d = asdict(model)
+    d["consistency"] = d["consistency"] or "none"  # as config.toml writes it: no null in a saved configuration
     if d["derivatives"] is None:
         del d["derivatives"]
     else:

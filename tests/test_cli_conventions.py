@@ -182,3 +182,15 @@ def test_an_artefact_without_a_valid_hash_is_flagged(capsys, tmp_path):
     (run / "algorithm.json").write_text(json.dumps(data))
     code, _, err = _run(capsys, "report", str(run), "--strict")
     assert code == 2 and "has no content hash" in err
+
+
+def test_the_report_shows_the_configuration_config_toml_holds(capsys, tmp_path):
+    """Issue: config.toml said consistency = "none" while the report said 'not set'."""
+    run = tmp_path / "run"
+    assert _run(capsys, "discover", "--config", str(_config(tmp_path)), "--out", str(run), "--format", "html", "--quiet")[0] == 0
+    saved = tomllib.loads((run / "config.toml").read_text())
+    shown = json.loads((run / "analysis.json").read_text())["provenance"]["config"]
+    assert shown == saved
+    html = (run / "report.html").read_text()
+    assert html.replace("&#34;", '"').replace("&quot;", '"').count('consistency = "none"') == 1
+    assert "not set" not in html
