@@ -239,6 +239,26 @@ class Comparison:
     n_samples: int
     ci95: dict[str, dict[str, tuple[float, float]]] = field(default_factory=dict)
     resamples: int = RESAMPLES
+    samples: dict[str, dict[str, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    seed: int = 777
+
+    def with_reference(self, label: str) -> "Comparison":
+        """The same comparison with another of its methods as the reference (ratios and
+        intervals from the stored per-problem errors; nothing is integrated again)."""
+        if not self.samples or label not in self.stages:
+            raise KeyError(label)
+        rng = np.random.default_rng(np.random.SeedSequence([int(self.seed), 0xB007]))
+        idx = rng.integers(0, self.n_samples, size=(int(self.resamples), self.n_samples))
+        order = [label] + [k for k in self.stages if k != label]
+        errors, ratios, ci95 = {}, {}, {}
+        for st, per in self.samples.items():
+            v_ref = per[label]
+            e_ref = float(np.mean(v_ref))
+            errors[st] = {k: float(np.mean(per[k])) for k in order}
+            ratios[st] = {k: errors[st][k] / e_ref if e_ref > 0 else float("inf") for k in order[1:]}
+            ci95[st] = {k: bootstrap_ratio_of_means(per[k], v_ref, idx) for k in order[1:]}
+        return Comparison(label, {k: self.stages[k] for k in order}, errors, ratios, self.n_samples, ci95, self.resamples,
+                          self.samples, self.seed)
 
     def verdicts(self) -> dict[str, dict[str, str]]:
         return {st: {k: ratio_verdict(self.ci95.get(st, {}).get(k)) for k in rs} for st, rs in self.ratios.items()}
@@ -265,6 +285,7 @@ def compare_methods(
     errors: dict[str, dict[str, float]] = {}
     ratios: dict[str, dict[str, float]] = {}
     ci95: dict[str, dict[str, tuple[float, float]]] = {}
+    samples: dict[str, dict[str, np.ndarray]] = {}
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 0xB007]))
     idx = rng.integers(0, n_samples, size=(int(resamples), n_samples))
     for setting, ood in (("in_distribution", False), ("out_of_distribution", True)):
@@ -275,14 +296,16 @@ def compare_methods(
         errors[setting] = {reference.label: e_ref}
         ratios[setting] = {}
         ci95[setting] = {}
+        samples[setting] = {reference.label: v_ref}
         for t in others:
             v = one_step_errors(t, spec, smp, ref)
+            samples[setting][t.label] = v
             e = float(np.mean(v))
             errors[setting][t.label] = e
             ratios[setting][t.label] = e / e_ref if e_ref > 0 else float("inf")
             ci95[setting][t.label] = bootstrap_ratio_of_means(v, v_ref, idx)
     stages = {reference.label: reference.stages, **{t.label: t.stages for t in others}}
-    return Comparison(reference.label, stages, errors, ratios, n_samples, ci95, int(resamples))
+    return Comparison(reference.label, stages, errors, ratios, n_samples, ci95, int(resamples), samples, int(seed))
 
 
 @dataclass(frozen=True)

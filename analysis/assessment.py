@@ -309,8 +309,8 @@ def _primary(comp: Comparison | None, name: str, learned_label: str) -> dict[str
             "distilled_over_learned_error": (1.0 / r) if r > 0 else "inf",
             "ci95": [1.0 / ci[1] if ci[1] > 0 else "inf", 1.0 / ci[0] if ci[0] > 0 else "inf"],
             "n_instances": comp.n_samples,
-            "message": (f"the distilled method is less accurate than the learned float64 weights on the family "
-                        f"(one-step error {1.0 / r:.3g} times theirs); the learned weights are the primary result")
+            "message": (f"the distilled method is less accurate than the learned float64 weights on the family: its "
+                        f"one-step error is {1.0 / r:.3g} times theirs, so the learned weights are the primary result")
                        if less else
                        ("the distilled method is as accurate as the learned float64 weights on the family "
                         f"(error ratio {1.0 / r:.3g})" if ci[0] <= 1.0 else
@@ -441,6 +441,9 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
         prim = _primary(comp, name, f"{name} (learned weights)")
         if prim is not None:
             extra["primary"] = prim
+            if prim["method"] == "learned weights" and comp is not None:
+                # the comparison of the primary result: ratios to the learned weights
+                extra["comparison_learned"] = comp.with_reference(f"{name} (learned weights)").to_json()
     return Analysis(
         kind="runge-kutta",
         name=name,

@@ -449,14 +449,14 @@ def _search(tableau, targets, mask, x0, scale, radius, max_denominator, max_cand
             chosen = conds
             rc = r
             break
-    for rc in reach:
-        if rc.reached:
+    for other in reach:
+        if other.reached:
             continue
-        if not math.isfinite(rc.distance):
-            log.append(f"{rc.target}: not within reach (Gauss-Newton converged from none of {1 + restarts} starts; residual {rc.residual:.2g})")
-        elif not rc.reached:
-            log.append(f"{rc.target}: not within reach (weights must move {rc.distance:.2g}, {rc.ratio:.3g} times their residual "
-                       f"{rc.residual:.2g}; the orders within reach need at most {cut:.2g})")
+        if not math.isfinite(other.distance):
+            log.append(f"{other.target}: not within reach (Gauss-Newton converged from none of {1 + restarts} starts; residual {other.residual:.2g})")
+        else:
+            log.append(f"{other.target}: not within reach (weights must move {other.distance:.2g}, {other.ratio:.3g} times their residual "
+                       f"{other.residual:.2g}; the orders within reach need at most {cut:.2g})")
     if chosen is None:
         log.append("no condition set within reach of the learned weights")
         return done(None, None, None, None)

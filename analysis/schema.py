@@ -909,6 +909,7 @@ class AnalysisView(_AnalysisPart):
     comparison: ComparisonView | None = None
     training_verdict: TrainingVerdictView | None = None
     primary: PrimaryView | None = None
+    comparison_learned: ComparisonView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None
