@@ -213,8 +213,9 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
 
     tv = a.training_verdict
     if learned and tv is not None and tv.status != "ok":
-        paras.append(["Training did not produce a usable integrator. ", (tv.message or "")[0:1].upper() + (tv.message or "")[1:] + ".",
-                      " The analysis below describes these weights as they are; algodiscover exited with code 1."])
+        msg = tv.message or f"training did not produce a usable integrator ({tv.status})"
+        paras.append([msg[0:1].upper() + msg[1:] + ".", " The analysis below describes these weights as they are; "
+                      "discover and analyze exit with code 1 on such a result."])
     prim = a.primary
     if learned and prim is not None and prim.method == "learned weights":
         ci = prim.ci95
