@@ -72,6 +72,7 @@ def test_bad_arguments_exit_2_with_one_line(args, fragment, capsys, tmp_path):
     "toml, fragment",
     [
         ("[model]\nstagez = 3\n", "unknown key model.'stagez'"),
+        ("[ode]\ndistill_objective = \"prettiest\"\n", "ode.distill_objective must be one of nearest, principal-error"),
         ("[model]\nstages = 0\n", "model.stages must be an integer in 1..16"),
         ("[train]\nlr = -1\n", "train.lr must be a positive number"),
         ("[ode]\ntaylor_mode = 'sideways'\n", "ode.taylor_mode"),
