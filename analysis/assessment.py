@@ -444,7 +444,13 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
             if learned and distinct:
                 others = [tableau.with_name(f"{name} (learned weights)")] + others
             comp = compare_methods(final.with_name(name), others, family)
+            if learned:
+                from .accuracy import work_precision
+
+                extra_wp = work_precision([final.with_name(name)] + list(others), family).to_json()
     extra = dict(extra or {})
+    if learned and family is not None and "extra_wp" in locals():
+        extra["work_precision"] = extra_wp
     if learned:
         extra["training_verdict"] = training_verdict(tableau, family)
         prim = _primary(comp, name, f"{name} (learned weights)")
