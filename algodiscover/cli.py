@@ -296,6 +296,9 @@ def _summary(analysis: dict[str, Any]) -> str:
         problem = training_problem(analysis)
         if problem:
             lines.append(f"warning: {problem}")
+        tgt = analysis.get("target_order") or {}
+        if tgt and not tgt.get("reached", True):
+            lines.append(f"note: {tgt['message']}")
         prim = analysis.get("primary") or {}
         dist = analysis.get("distillation") or {}
         hp = dist.get("high_precision")
