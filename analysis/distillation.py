@@ -198,8 +198,8 @@ VERIFIED_TOL = 1e-40
 #: A condition set is within reach when the weights must move by at most this many times
 #: the size of the residuals they show on it (and by at most ``radius``).
 REACH_RATIO = 30.0
-#: Distances below this count as noise; one more than ``REACH_JUMP`` times the next
-#: smaller distance (of another candidate set) is out of reach.
+#: Distances below this count as noise; one more than ``REACH_JUMP`` times the smallest
+#: distance (of any candidate set, at least this floor) is out of reach.
 REACH_FLOOR = 1e-3
 REACH_JUMP = 100.0
 #: Random restarts of Gauss-Newton when it does not converge from the learned weights.
@@ -432,15 +432,11 @@ def _search(tableau, targets, mask, x0, scale, radius, max_denominator, max_cand
         reach.append(rc)
         if xr is not None:
             points[conds.name] = xr
-    # no jump of more than REACH_JUMP between successive distances (clamped below at
-    # REACH_FLOOR) up to a set's own distance: an order the weights do not have needs a
-    # move far larger than the noise they carry on the orders they have
+    # at most REACH_JUMP times the smallest move (clamped below at REACH_FLOOR): an order
+    # the weights do not have needs a move far larger than the noise they carry on the
+    # orders they have
     dists = sorted(max(r.distance, REACH_FLOOR) for r in reach if r.reached)
-    cut = dists[0] if dists else 0.0
-    for lo, hi in zip(dists, dists[1:]):
-        if hi > REACH_JUMP * lo:
-            break
-        cut = hi
+    cut = REACH_JUMP * dists[0] if dists else 0.0
     for k, r in enumerate(reach):
         if r.reached and max(r.distance, REACH_FLOOR) > cut:
             reach[k] = Reach(r.target, r.distance, r.residual, False, r.start)
