@@ -404,13 +404,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    code = _warn_training({"training_verdict": _consistency(res.algorithm)})
+    # a warning only: `analyze` gives the verdict (and exit code 1) with the family's measurements
+    _warn_training({"training_verdict": _consistency(res.algorithm)})
     if args.json:
         _print_json(_files_json(res))
     else:
         print(f"final loss {res.algorithm.training.get('final_loss', float('nan')):.6g}; wrote {res.out_dir / 'algorithm.json'}"
               + ("" if args.quiet else f"; next: algodiscover analyze {res.out_dir}"))
-    return code
+    return 0
 
 
 def _consistency(alg) -> dict[str, Any] | None:  # noqa: ANN001
