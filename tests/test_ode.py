@@ -289,3 +289,14 @@ def test_a_missed_taylor_target_is_stated_with_its_shortfall():
     best = max(t["learned"], t["distilled"] or 0)
     assert best < 8 and f"{8 - best} short" in t["message"] and "was not reached" in t["message"]
     assert t["residual"] is None or t["residual"] > 1e-6
+
+
+def test_principal_error_objective_picks_a_more_accurate_member_on_the_family():
+    """The same order-6 run with ``distill_objective = "principal-error"``: the member of the
+    family of personalised-order-6 methods with the smallest order-7 error on square is more
+    accurate than the learned weights (whole 95% interval below 1) and keeps order 6."""
+    cfg = replace(default_config("ode").with_overrides(family="square", stages=4),
+                  options={"taylor_order": 6, "taylor_mode": "family", "distill_objective": "principal-error"})
+    d = analyze_run(train_run(cfg, progress=False)).to_json()
+    assert d["distillation"]["objective"] == "principal-error" and d["personalised_order"] >= 6
+    assert d["primary"]["method"] == "distilled" and d["primary"]["ci95"][1] < 1.0
