@@ -108,7 +108,12 @@ def list_families() -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- model
 class LinearR2N2(R2N2):
     """R2N2 with a positive scale ``h = exp(log_h)``, learned (a parameter) or fixed (a
-    buffer). The weights ``W``, ``b`` are those of :class:`R2N2`."""
+    buffer). The weights ``W``, ``b`` are those of :class:`R2N2`; ``memory=M`` and
+    ``memory_form`` (keywords of :class:`R2N2`) add the memory weights ``beta``, ``gamma``:
+    the iteration ``x_{k+1} = x_k + h sum_j b_j v_j^(k) + sum_m (beta_m (x_{k-m+1} - x_{k-m})
+    + h sum_j gamma_{m,j} v_j^(k-m))``, whose first M iterations are plain R2N2 steps (start-up
+    rule ``"rk"``) and whose residual obeys the recurrence of
+    :func:`~algodiscover.analysis.memory.memory_recurrence`."""
 
     def __init__(self, stages: int, outer: int, *, h0: float, learn_h: bool = True, **kwargs: Any) -> None:
         super().__init__(stages, outer, **kwargs)
@@ -129,14 +134,25 @@ class LinearR2N2(R2N2):
         return self.forward(f, x0, self.h(), outer=outer, return_all=return_all)
 
     def polynomial(self) -> np.ndarray:
-        """Float coefficients of the current residual polynomial (ascending)."""
+        """Float coefficients of the current residual polynomial (ascending; without memory
+        the residual factor of one outer iteration, with memory that of a start-up step)."""
         with torch.no_grad():
             return polynomial_coefficients(self.tableau(), float(self.h()))
 
+    def memory_lists(self) -> tuple[list[float], list[list[float]]]:
+        """``(betas (M), gammas (M x n))`` as plain lists (empty without memory)."""
+        with torch.no_grad():
+            beta, gamma = self.memory_weights()
+            return beta.numpy().tolist(), gamma.numpy().tolist()
+
 
 def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> LinearR2N2:
-    """The model of a run: h0 from ``linear.h``/``h_init`` or the spectral interval."""
+    """The model of a run: h0 from ``linear.h``/``h_init`` or the spectral interval; with
+    ``model.memory`` the memory weights of ``model.memory_form``, starting at zero (the
+    memoryless iteration), and start-up rule ``"rk"`` (the configuration refuses others)."""
     m = cfg.model
+    if m.memory and m.startup != "rk":
+        raise InputError(f"model.startup = {m.startup!r} is for ODEs; a linear solver with memory starts with plain R2N2 steps (startup = \"rk\")")
     lo, hi = family.spectrum.interval
     scale = max(abs(lo), abs(hi))
     if family.spectrum.eigenvalues is not None:
@@ -147,7 +163,7 @@ def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> Linear
     elif opts.h_init is not None:
         h0 = float(opts.h_init)
     return LinearR2N2(m.stages, m.outer, h0=h0, learn_h=opts.learn_h, consistency=m.consistency, init=m.init,
-                      init_scale=m.init_scale, seed=cfg.seed)
+                      init_scale=m.init_scale, seed=cfg.seed, memory=m.memory, memory_form=m.memory_form)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -229,7 +245,12 @@ def spectral_loss(model: LinearR2N2, spectrum: Spectrum, grid: int, temperature:
 
 
 def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamily, probs: LinearProblems | None, outer: int) -> Callable[[], Tensor]:
-    """The training loss of ``opts.objective`` as a closure over the data."""
+    """The training loss of ``opts.objective`` as a closure over the data (with memory the
+    minimax and spectral objectives unroll the memory iteration: :mod:`.linear_memory`)."""
+    if getattr(model, "memory_depth", 0) and opts.objective != "residual":
+        from .linear_memory import memory_loss
+
+        return memory_loss(model, opts, family, probs, outer)
     if opts.objective == "residual":
         if opts.weights is not None:
             if len(opts.weights) != outer:
@@ -268,6 +289,9 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         W = model.W().numpy().tolist()
         b = model.b().numpy().tolist()
         h = float(model.h())
+    weights: dict[str, Any] = {"W": W, "b": b, "h": h}
+    if cfg.model.memory:
+        weights["betas"], weights["gammas"] = model.memory_lists()
     problem = {"class": "linear", "family": cfg.family, "description": family.description, "parameters": family.parameters,
                "size": family.size, "symmetric": family.symmetric, "positive_definite": family.positive_definite,
                "spectrum": family.spectrum.to_json(), "rhs": family.rhs.to_json(),
@@ -277,11 +301,13 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
                  "options": opts.to_json()}
     if opts.objective == "minimax":
         structure["minimax_outer"] = opts.minimax_outer
+    if cfg.model.memory:
+        structure.update({"memory": cfg.model.memory, "memory_form": cfg.model.memory_form, "startup": cfg.model.startup})
     return LearnedAlgorithm(
         kind="krylov",
         problem=problem,
         structure=structure,
-        weights={"W": W, "b": b, "h": h},
+        weights=weights,
         config=cfg.to_json(),
         seed=cfg.seed,
         training={**res.record(), "objective": opts.objective},
