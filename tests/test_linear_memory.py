@@ -218,6 +218,17 @@ def test_memory_solver_solves_and_its_preconditioner_is_the_stated_polynomial():
         MemorySolver([[0.0]], [1.0], 0.2, [0.3], [[0.0, 1.0]])
 
 
+def test_minimax_objective_with_memory_unrolls_the_memory_iteration():
+    """The minimax objective on 32 small spd systems, 30 memory steps: within 1.05x of 0.519."""
+    cfg = config_from_mapping({"problem": {"class": "linear", "family": "spd"},
+                               "model": {"stages": 1, "outer": 4, "memory": 1, "memory_form": "momentum"},
+                               "train": {"adam_steps": 200, "lr": 0.02, "lbfgs_steps": 100},
+                               "linear": {"objective": "minimax", "size": 30, "samples": 32, "minimax_outer": 30}})
+    w = train_run(cfg, progress=False).weights
+    an = analyze_memory_iteration(w["W"], w["b"], w["h"], w["betas"], w["gammas"], Spectrum((1.0, 10.0), "stated"), form="momentum")
+    assert an.factor_ratio <= 1.05 and an.identified_as is not None
+
+
 def test_learned_heavy_ball_on_a_small_spd_family(tmp_path):
     """Spectral objective (no systems) on spd [1, 10]: the learned one-stage memory-1 iteration
     in the heavy-ball form is identified as a heavy ball with factor within 1.05x of 0.519;
