@@ -493,7 +493,8 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         from .analysis.memory_krylov import analyze_memory_iteration
 
         mem = analyze_memory_iteration(tab.A.tolist(), tab.b.tolist(), float(h), betas, gammas, family.spectrum,
-                                       form=str(alg.structure.get("memory_form", "full")), startup=str(alg.structure.get("startup", "rk")))
+                                       form=str(alg.structure.get("memory_form", "full")), startup=str(alg.structure.get("startup", "rk")),
+                                       name=alg.default_name)
     norm_tab, h_norm = normalise(tab, float(h))
     rk = analyze_tableau(norm_tab, targets=[], name=alg.default_name).to_json()
     out = dict(rk)

@@ -274,3 +274,13 @@ def test_issue_16_goal_on_200x200_spd_with_100_heldout_systems():
     comp = a["krylov"]["comparison"]
     assert comp["instances"] == 100
     assert comp["methods"]["learned"]["median"] <= 1.1 * comp["methods"]["chebyshev"]["median"]
+
+
+def test_pseudocode_names_every_nonzero_weight_and_the_startup():
+    spec = Spectrum((1.0, 10.0), "stated")
+    an = analyze_memory_iteration([[0, 0], [0.5, 0]], [0.3, 0.7], 0.1, [0.2, -0.05], [[0.1, 0.0], [0.0, -0.02]], spec, name="X")
+    code = an.to_json()["pseudocode"]
+    for piece in ("X: R2N2 with memory M = 2", "v2[k] = r - h*A(0.5*v1[k])", "x[k+1] = x[k] + h*(0.3*v1[k] + 0.7*v2[k])",
+                  "if k >= 2:", "0.2*(x[k] - x[k-1])", "- 0.05*(x[k-1] - x[k-2])", "h*(0.1*v1[k-1])", "h*(-0.02*v2[k-2])"):
+        assert piece in code, piece
+    assert "v1[k-2]" not in code   # zero weights are left out
