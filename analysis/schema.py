@@ -39,7 +39,8 @@ __all__ = [
     "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "RatioEstimateView",
     "FiniteTerminationView", "RhsView", "WorstInstanceView", "BaselinesView", "TunedView", "JacobianCostView",
     "MultistepView", "LmmView", "LmmConditionView", "ErrorConstantView", "ZeroStabilityView", "MultistepStabilityView",
-    "GlobalOrderView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
+    "GlobalOrderView", "RecurrenceCoefficientView", "RecurrenceView", "MemoryFactorView", "ExactFactorView", "OptimalTwoStepView",
+    "MemoryIterationView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
@@ -470,6 +471,71 @@ class RhsView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecurrenceCoefficientView(_AnalysisPart):
+    """One coefficient ``c_m(lambda)`` of the residual recurrence of an iteration with memory."""
+
+    m: int
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecurrenceView(_AnalysisPart):
+    text: str | None = None
+    latex: str | None = None
+    coefficients: tuple[RecurrenceCoefficientView, ...] = ()
+    exact: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryFactorView(_AnalysisPart):
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    at: float | Pair | None = None
+    on_eigenvalues: float | None = None
+    roots_at_worst: tuple[Pair, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactFactorView(_AnalysisPart):
+    per_outer: str | None = None
+    per_matvec: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimalTwoStepView(_AnalysisPart):
+    per_matvec: float | None = None
+    per_matvec_exact: str | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    alpha_exact: str | None = None
+    beta_exact: str | None = None
+    interval: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryIterationView(_AnalysisPart):
+    """``krylov.memory``: a linear iteration with memory (:mod:`analysis.memory_krylov`)."""
+
+    memory: int
+    form: str | None = None
+    startup: str | None = None
+    stages: int | None = None
+    matvecs_per_outer: int | None = None
+    h: float | None = None
+    b: tuple[float, ...] = ()
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    recurrence: RecurrenceView | None = None
+    factor: MemoryFactorView | None = None
+    exact_factor: ExactFactorView | None = None
+    optimal_two_step: OptimalTwoStepView | None = None
+    factor_ratio: float | None = None
+    identified_as: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearFamilyView(_AnalysisPart):
     name: str
     description: str | None = None
@@ -519,6 +585,7 @@ class KrylovView(_AnalysisPart):
     family: LinearFamilyView | None = None
     rk_view: NormalisedView | None = None
     objective: ObjectiveView | None = None
+    memory: MemoryIterationView | None = None
 
 
 # ================================================================== newton-krylov: nonlinear systems
