@@ -90,6 +90,7 @@ __all__ = [
     "solver_from_artefact",
     "family_for",
     "make_loss",
+    "resolve_objective",
     "residual_loss",
     "minimax_loss",
     "spectral_loss",
@@ -110,7 +111,7 @@ def family_for(name: str, opts: LinearTrainingConfig) -> LinearFamily:
         raise InputError(f"unknown linear family {name!r}; known: {', '.join(FAMILY_DESCRIPTIONS)}")
     fam = make_family(name, **opts.family_kwargs(name))
     rhs = rhs_distribution(opts.rhs, fam.size, mean=opts.rhs_mean, halfwidth=opts.rhs_halfwidth, path=opts.rhs_path,
-                           heldout=opts.heldout)
+                           heldout=opts.heldout_count(fam.size))
     return fam.with_distribution(rhs, opts.x0)
 
 
@@ -257,22 +258,67 @@ def spectral_loss(model: LinearR2N2, spectrum: Spectrum, grid: int, temperature:
     return loss
 
 
-def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamily, probs: LinearProblems | None, outer: int) -> Callable[[], Tensor]:
-    """The training loss of ``opts.objective`` as a closure over the data (with memory the
-    minimax and spectral objectives unroll the memory iteration: :mod:`.linear_memory`)."""
-    if getattr(model, "memory_depth", 0) and opts.objective != "residual":
+def resolve_objective(opts: LinearTrainingConfig, family: LinearFamily) -> tuple[str, str]:
+    """The objective a run trains with and why: ``linear.objective`` as given, or for
+    ``"auto"`` the spectral objective where the training systems share one matrix and the
+    right-hand sides are unit vectors (the systems differ only in how their eigencomponents
+    are weighted; what they share is the spectrum, and a step costs nothing that grows with
+    m), the residual objective otherwise."""
+    if opts.objective != "auto":
+        return opts.objective, f"linear.objective = \"{opts.objective}\" (given)"
+    if family.matrix is not None and family.rhs.kind == "unit":
+        return "spectral", ("auto: spectral, because the training systems share one matrix and their right-hand sides are "
+                            "random unit vectors (training time independent of m); set linear.objective = \"residual\" for "
+                            "the published residual loss")
+    why = "one matrix per system" if family.matrix is None else f"right-hand sides from a stated distribution ({family.rhs.kind})"
+    return "residual", f"auto: residual, because the training systems have {why}"
+
+
+#: shared symmetric matrices from this order on train the residual and minimax objectives from
+#: Chebyshev moments (:mod:`algodiscover.linear_scale`) instead of the direct recurrence
+MOMENT_MIN_SIZE = 1024
+
+
+def _use_moments(family: LinearFamily, probs: LinearProblems | None) -> bool:
+    return (probs is not None and probs.shared is not None and family.symmetric and family.spectrum.real
+            and probs.size >= MOMENT_MIN_SIZE)
+
+
+def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamily, probs: LinearProblems | None, outer: int,
+              objective: str | None = None) -> Callable[[], Tensor]:
+    """The training loss of ``objective`` (default: ``opts.objective`` resolved by
+    :func:`resolve_objective`) as a closure over the data. On one shared symmetric matrix of
+    order >= ``MOMENT_MIN_SIZE`` the residual and minimax objectives are evaluated exactly
+    from Chebyshev moments of the training right-hand sides, computed once
+    (:mod:`algodiscover.linear_scale`); every step then costs the same whatever m."""
+    from .linear_scale import chebyshev_moments, moment_minimax_loss, moment_residual_loss
+
+    name = objective or resolve_objective(opts, family)[0]
+    if getattr(model, "memory_depth", 0) and name != "residual":
+        # with memory the minimax and spectral objectives unroll the memory iteration
+        from dataclasses import replace
+
         from .linear_memory import memory_loss
 
-        return memory_loss(model, opts, family, probs, outer)
-    if opts.objective == "residual":
+        return memory_loss(model, replace(opts, objective=name), family, probs, outer)
+    moments = _use_moments(family, probs) and not getattr(model, "memory_depth", 0)  # moments describe memoryless polynomials
+    if name == "residual":
         if opts.weights is not None:
             if len(opts.weights) != outer:
                 raise InputError(f"linear.weights has {len(opts.weights)} entries but model.outer is {outer}")
             weights = list(opts.weights)
         else:
             weights = [opts.weight_base ** (k + 1) for k in range(outer)]
+        if moments:
+            R = np.array([r for _, r in probs.residual_systems()])
+            mom = chebyshev_moments(probs.shared, R, family.spectrum.interval, model.stages * len(weights))
+            return moment_residual_loss(model, mom, weights)
         return residual_loss(model, probs, weights)
-    if opts.objective == "minimax":
+    if name == "minimax":
+        if moments:
+            R = np.array([r for _, r in probs.residual_systems()])
+            mom = chebyshev_moments(probs.shared, R, family.spectrum.interval, model.stages * opts.minimax_outer)
+            return moment_minimax_loss(model, mom, opts.minimax_outer, opts.temperature, _soft_max_log)
         return minimax_loss(model, probs, opts.minimax_outer, opts.temperature)
     return spectral_loss(model, family.spectrum, opts.grid, opts.temperature)
 
@@ -291,12 +337,13 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         # record the matrix file absolutely so 'analyze' works from any directory
         opts = replace(opts, path=str(Path(opts.path).expanduser().resolve()))
     family = family_for(cfg.family, opts)
+    objective, chosen = resolve_objective(opts, family)
     torch.manual_seed(cfg.seed)
     t0 = time.perf_counter()
-    probs = family.sample(opts.samples, cfg.seed) if opts.objective != "spectral" else None
-    t_data = time.perf_counter() - t0
+    probs = family.sample(opts.samples, cfg.seed) if objective != "spectral" else None
     model = build_model(cfg, opts, family)
-    loss = make_loss(model, opts, family, probs, cfg.model.outer)
+    loss = make_loss(model, opts, family, probs, cfg.model.outer, objective)
+    t_data = time.perf_counter() - t0
     res = train(model, loss, cfg.train, progress=progress, checkpoint=checkpoint, resume=resume, desc=cfg.run_name)
     with torch.no_grad():
         W = model.W().numpy().tolist()
@@ -310,9 +357,10 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
                "spectrum": family.spectrum.to_json(), "rhs": family.rhs.to_json(),
                "x0": "zero" if family.x0 is None else [float(v) for v in family.x0]}
     structure = {"stages": cfg.model.stages, "outer": cfg.model.outer, "consistency": cfg.model.consistency,
-                 "h": "learned" if opts.learn_h else "fixed", "objective": opts.objective, "matvecs_per_outer": cfg.model.stages,
+                 "h": "learned" if opts.learn_h else "fixed", "objective": objective, "objective_choice": chosen,
+                 "matvecs_per_outer": cfg.model.stages,
                  "options": opts.to_json()}
-    if opts.objective == "minimax":
+    if objective == "minimax":
         structure["minimax_outer"] = opts.minimax_outer
     if cfg.model.memory:
         structure.update({"memory": cfg.model.memory, "memory_form": cfg.model.memory_form, "startup": cfg.model.startup})
@@ -323,7 +371,7 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         weights=weights,
         config=cfg.to_json(),
         seed=cfg.seed,
-        training={**res.record(), "objective": opts.objective},
+        training={**res.record(), "objective": objective},
         timing={"data_s": round(t_data, 3), "train_s": round(res.wall_time, 3)},
     )
 
@@ -475,7 +523,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     if h is None:
         raise InputError("algorithm.json: a krylov algorithm needs weights.h")
     tab = alg.tableau()
-    held = family.heldout(opts.heldout, alg.seed)
+    held = family.heldout(opts.heldout_count(family.size), alg.seed)
     n = alg.stages
     spd = family.symmetric and family.positive_definite
     betas, gammas = list(alg.weights.get("betas") or []), [list(g) for g in alg.weights.get("gammas") or []]
@@ -515,11 +563,20 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
                      "note": ("the top-level tableau, order, residuals, rational and exact_order describe the tableau "
                               "normalised to sum(b) = 1 (W and b divided by sum(b), h multiplied by it): the same "
                               "residual polynomial, viewed as an explicit Runge-Kutta method with step h")}
-    kj["objective"] = {"name": alg.structure.get("objective", "residual"), "final_loss": alg.training.get("final_loss")}
+    chosen = alg.structure.get("objective_choice")
+    kj["objective"] = {"name": alg.structure.get("objective", "residual"), "final_loss": alg.training.get("final_loss"),
+                       "chosen": chosen}
     if mem is not None:
         kj["memory"] = mem.to_json()
     out["krylov"] = kj
     out["summary"] = summary_sentence(kry, n, alg.structure.get("objective"), memory=mem)
+    if isinstance(chosen, str) and chosen.startswith("auto"):
+        out["summary"] += f" Training objective: {chosen}."
+    comp_json = kj.get("comparison")
+    if isinstance(comp_json, dict) and comp_json.get("blocked"):
+        out["summary"] += (f" The held-out comparison ran the {comp_json['instances']} systems as one block in "
+                           f"{comp_json['wall_s']:.3g} s in all (early stops: "
+                           + (", ".join(f"{m} {v}" for m, v in comp_json["stopped_early"].items() if v) or "none") + ").")
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss"), "objective": alg.training.get("objective")}
     out["provenance"] = alg.provenance()

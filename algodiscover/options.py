@@ -21,7 +21,9 @@ __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig
 
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
-OBJECTIVES = ("residual", "minimax", "spectral")
+OBJECTIVES = ("residual", "minimax", "spectral", "auto")
+#: held-out systems x unknowns that ``linear.heldout = "auto"`` keeps in one comparison block
+HELDOUT_ENTRIES = 2**19
 MODES = ("derivative-free", "newton-krylov")
 RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
@@ -87,7 +89,11 @@ class LinearTrainingConfig:
     """The ``[linear]`` section.
 
     samples : training systems (matrices for ``spd``, right-hand sides otherwise)
-    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
+    objective : ``"residual"``, ``"minimax"``, ``"spectral"`` (module docstring of
+        :mod:`algodiscover.linear`) or ``"auto"`` (default): ``"spectral"`` where the
+        training systems share one matrix and the right-hand sides are unit vectors (then the
+        systems differ only in the weights of the eigencomponents, the spectrum is what they
+        share, and training costs nothing that grows with m), ``"residual"`` otherwise
     weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
     weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
     h : ``"learned"`` or a fixed positive number
@@ -96,8 +102,10 @@ class LinearTrainingConfig:
     minimax_outer : outer iterations M of the minimax objective
     temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
     grid : points on the spectral interval for the spectral objective
-    heldout : held-out systems in the measured comparison (default 100, so that the
-        bootstrap intervals of its ratios are narrow); ``tol`` its target relative residual
+    heldout : held-out systems in the measured comparison, or ``"auto"`` (default): 100
+        (so that the bootstrap intervals of its ratios are narrow) up to m = 5242 unknowns,
+        then ``2^19 // m`` (at least 2), so that one block of held-out systems holds at most
+        2^19 numbers; ``tol`` its target relative residual
         ``||r|| / ||r0||``; ``max_matvecs`` its budget per method and system
     rhs : the distribution of the right-hand sides, for training and held-out systems alike:
         ``"unit"`` (default: Gaussian vectors scaled to unit norm), ``"box"``
@@ -114,7 +122,7 @@ class LinearTrainingConfig:
     """
 
     samples: int = 256
-    objective: str = "residual"
+    objective: str = "auto"
     weight_base: float = 4.0
     weights: tuple[float, ...] | None = None
     h: str | float = "learned"
@@ -122,7 +130,7 @@ class LinearTrainingConfig:
     minimax_outer: int = 16
     temperature: float = 200.0
     grid: int = 512
-    heldout: int = 100
+    heldout: int | str = "auto"
     tol: float = 1e-10
     max_matvecs: int = 20_000
     rhs: str = "unit"
@@ -170,7 +178,8 @@ class LinearTrainingConfig:
         posint("minimax_outer", 1, 1000)
         posnum("temperature")
         posint("grid", 2, 1_000_000)
-        posint("heldout", 1, 10_000)
+        if not (isinstance(self.heldout, str) and self.heldout == "auto"):
+            posint("heldout", 1, 10_000)
         posnum("tol")
         if self.tol >= 1:
             raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
@@ -223,6 +232,12 @@ class LinearTrainingConfig:
     @property
     def learn_h(self) -> bool:
         return self.h == "learned"
+
+    def heldout_count(self, m: int) -> int:
+        """Held-out systems for systems of order m (``"auto"``: see the class docstring)."""
+        if isinstance(self.heldout, int):
+            return self.heldout
+        return int(min(100, max(2, HELDOUT_ENTRIES // max(int(m), 1))))
 
     def family_kwargs(self, family: str) -> dict[str, Any]:
         """The family parameters that were given, checked against what ``family`` reads."""

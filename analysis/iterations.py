@@ -446,6 +446,8 @@ class EqualCostComparison:
     restart: int | None = None
     seed: int = 0
     resamples: int = RESAMPLES
+    stopped_early: dict[str, int] | None = None
+    blocked: bool = False
 
     def counts(self, method: str) -> list[int | None]:
         return [h.matvecs_to_tol for h in self.histories[method]]
@@ -523,6 +525,9 @@ class EqualCostComparison:
             "ratio_estimates": {m: e.to_json() for m, e in est.items()},
             "skipped": dict(self.skipped),
             "finite_termination": self.finite_termination(),
+            "wall_s": float(sum(h.wall_s for hs in self.histories.values() for h in hs)),
+            "blocked": bool(self.blocked),
+            "stopped_early": dict(self.stopped_early or {}),
         }
 
 

@@ -163,6 +163,16 @@ class KrylovAnalysis:
         }
 
 
+def _shared_sparse(systems: Sequence[tuple[Any, np.ndarray]]) -> bool:
+    """One shared scipy sparse matrix of order >= BLOCK_MIN_SIZE: compare as a block."""
+    import scipy.sparse as sps
+
+    from .block_iterations import BLOCK_MIN_SIZE
+
+    A0 = systems[0][0]
+    return sps.issparse(A0) and A0.shape[0] >= BLOCK_MIN_SIZE and all(A is A0 for A, _ in systems)
+
+
 def _chebyshev_info(n: int, spectrum: Spectrum) -> dict[str, Any] | None:
     lo, hi = spectrum.interval
     if not 0 < lo < hi:
@@ -246,7 +256,13 @@ def analyze_polynomial_iteration(
     else:
         rec = recurrence_pseudocode(tableau, float(h), name=name)
     comp = None
-    if systems:
+    if systems and _shared_sparse(systems):
+        from .block_iterations import compare_blocked
+
+        A0 = systems[0][0]
+        comp = compare_blocked(W, b, float(h), A0, np.array([r for _, r in systems]), spectrum, symmetric=symmetric, tol=tol,
+                               budget=budget, progress=progress, seed=seed, start=start)
+    elif systems:
         comp = compare_at_equal_matvecs(W, b, float(h), systems, spectrum, symmetric=symmetric, tol=tol, budget=budget,
                                         progress=progress, seed=seed, start=start, betas=betas, gammas=gammas)
     return KrylovAnalysis(

@@ -124,11 +124,26 @@ class IdentificationView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HighPrecisionView(_AnalysisPart):
+    target: str
+    A: tuple[tuple[str, ...], ...]
+    b: tuple[str, ...]
+    digits: int
+    residual: float
+    verified_below: float
+    label: str
+    distance: float
+    objective: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DistillationView(_AnalysisPart):
     rational: TableauView | None = None
     target: str | None = None
     distance: float | None = None
     log: tuple[str, ...] = ()
+    high_precision: HighPrecisionView | None = None
+    objective: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -233,12 +248,51 @@ class PerSettingView(_BySetting, _AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PerSettingIntervalView(_BySetting, _AnalysisPart):
+    """A 95% interval ``[lo, hi]`` per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, tuple[Real, Real]] | None = None
+    out_of_distribution: Mapping[str, tuple[Real, Real]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerSettingTextView(_BySetting, _AnalysisPart):
+    """A verdict per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, str] | None = None
+    out_of_distribution: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ComparisonView(_AnalysisPart):
     reference: str | None = None
     stages: Mapping[str, int] = field(default_factory=_empty)
     errors: PerSettingView = field(default_factory=PerSettingView)
     ratios: PerSettingView = field(default_factory=PerSettingView)
     n_samples: int | None = None
+    ci95: PerSettingIntervalView = field(default_factory=PerSettingIntervalView)
+    verdicts: PerSettingTextView = field(default_factory=PerSettingTextView)
+    n_instances: int | None = None
+    resamples: int | None = None
+    statistic: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingVerdictView(_AnalysisPart):
+    status: str = "ok"
+    message: str | None = None
+    sum_b: float | None = None
+    consistent: bool | None = None
+    error_vs_euler: Real | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrimaryView(_AnalysisPart):
+    method: str
+    distilled_over_learned_error: Real | None = None
+    ci95: tuple[Real, Real] | None = None
+    n_instances: int | None = None
+    message: str | None = None
 
 
 # ================================================================== run record (learned methods)
@@ -921,6 +975,9 @@ class AnalysisView(_AnalysisPart):
     measured_learned: MeasuredOrderView | None = None
     measured_classical: Mapping[str, MeasuredOrderView] | None = None
     comparison: ComparisonView | None = None
+    training_verdict: TrainingVerdictView | None = None
+    primary: PrimaryView | None = None
+    comparison_learned: ComparisonView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None
