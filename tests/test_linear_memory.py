@@ -284,3 +284,23 @@ def test_pseudocode_names_every_nonzero_weight_and_the_startup():
                   "if k >= 2:", "0.2*(x[k] - x[k-1])", "- 0.05*(x[k-1] - x[k-2])", "h*(0.1*v1[k-1])", "h*(-0.02*v2[k-2])"):
         assert piece in code, piece
     assert "v1[k-2]" not in code   # zero weights are left out
+
+
+def test_memory_comparison_on_a_large_shared_sparse_matrix_runs_the_memory_iteration():
+    """From order 2048 a shared sparse matrix is compared as a block by memoryless runners; with
+    memory the per-system runners (which know the memory) are used instead."""
+    import scipy.sparse as sps
+
+    from algodiscover.analysis import ButcherTableau
+    from algodiscover.analysis.krylov import analyze_polynomial_iteration
+
+    m = 2048
+    A = sps.diags(np.linspace(1.0, 10.0, m), format="csr")
+    rng = np.random.default_rng(0)
+    systems = [(A, rng.standard_normal(m)) for _ in range(3)]
+    alpha, beta = 4 / (1 + math.sqrt(10)) ** 2, ((math.sqrt(10) - 1) / (math.sqrt(10) + 1)) ** 2
+    kry = analyze_polynomial_iteration(ButcherTableau(np.zeros((1, 1)), np.ones(1)), alpha, Spectrum((1.0, 10.0), "stated"),
+                                       systems=systems, symmetric=True, tol=1e-8, budget=2000, betas=[beta], gammas=[[0.0]])
+    comp = kry.comparison
+    assert "heavy-ball" in comp.histories
+    assert comp.counts("learned") == comp.counts("heavy-ball")   # the learned iteration here is the optimal heavy ball itself
