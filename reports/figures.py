@@ -37,6 +37,7 @@ from ..analysis.schema import (
     TrainingView,
 )
 from .mathtext import parse_expression
+from .memory_figures import memory_factor_figure
 from .multistep_figures import ms_equal_cost_figure, ms_order_figure, ms_stability_figure
 from .rk_equal_cost import equal_cost_figure
 from .solver_math import method_label
@@ -457,6 +458,7 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "ms_stability": ms_stability_figure,
     "ms_order": ms_order_figure,
     "ms_equal_cost": ms_equal_cost_figure,
+    "memory_factor": memory_factor_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)

@@ -14,7 +14,7 @@ import :mod:`reports.formatting`, :mod:`reports.mathtext`, :mod:`reports.solver_
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Sequence
 
 import sympy as sp
 
@@ -89,7 +89,7 @@ def _weights(mem: MemoryIterationView) -> list[dict[str, Any]]:
     return rows
 
 
-def build_memory(a: AnalysisView) -> dict[str, Any] | None:
+def build_memory(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, Any] | None:
     """The section on the iteration with memory, or None for a memoryless run."""
     k = a.krylov_section
     mem = k.memory if k is not None else None
@@ -149,7 +149,8 @@ def build_memory(a: AnalysisView) -> dict[str, Any] | None:
     elif n == 1 and M == 1:
         facts += ["It is not a heavy ball (its memory reuses past evaluations, or a weight has the wrong sign)."]
     return {"intro": intro, "step_math": _update_math(M), "pseudocode": mem.pseudocode or None, "rec_text": rec_text, "recurrence": recurrence_math(mem), "rows": rows,
-            "meaning": meaning, "facts": facts or None, "weights": _weights(mem)}
+            "meaning": meaning, "facts": facts or None, "weights": _weights(mem),
+            "figure": "memory_factor" if "memory_factor" in figures else None}
 
 
 def memory_note(k: KrylovView | None) -> Rich | None:

@@ -256,6 +256,7 @@ def test_learned_heavy_ball_on_a_small_spd_family(tmp_path):
     assert isinstance(solver_from_artefact(out / "algorithm.json"), MemorySolver)
     html = (out / "report.html").read_text()
     assert "The iteration with memory" in html and "optimal stationary two-step method" in html
+    assert (out / "figures").exists() and "companion radius per matvec" in html   # the factor figure (inline SVG)
 
 
 def test_issue_16_goal_on_200x200_spd_with_100_heldout_systems():
