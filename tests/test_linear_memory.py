@@ -305,3 +305,23 @@ def test_memory_comparison_on_a_large_shared_sparse_matrix_runs_the_memory_itera
     comp = kry.comparison
     assert "heavy-ball" in comp.histories
     assert comp.counts("learned") == comp.counts("heavy-ball")   # the learned iteration here is the optimal heavy ball itself
+
+
+@settings(max_examples=25, deadline=None)
+@given(p=st.integers(1, 19), a=st.integers(1, 4), w=st.integers(2, 12), t=st.integers(0, 4))
+def test_exact_factor_of_a_rational_heavy_ball_matches_the_companion_radius(p, a, w, t):
+    """sqrt(beta) = s = p/20, interval [a, a w], alpha between (1 - s)^2/a and (1 + s)^2/(a w):
+    the companion roots are complex on the whole interval exactly when (1 - s)^2/a <= (1 + s)^2/(a w);
+    then the exact factor is s and equals the grid maximum of the companion radius (relative
+    1e-6: a double root at a tangency costs ~sqrt(eps) on the grid), otherwise it is None."""
+    s_ = sp.Rational(p, 20)
+    lo_a, hi_a = (1 - s_) ** 2 / a, (1 + s_) ** 2 / (a * w)
+    alpha = lo_a + sp.Rational(t, 4) * (hi_a - lo_a)
+    rec = memory_recurrence([[0]], [alpha], 1, betas=[s_**2])
+    ex = rec.exact_factor_on(a, a * w)
+    if lo_a <= hi_a:
+        assert ex is not None and sp.simplify(ex - s_) == 0
+        lam = np.linspace(a, a * w, 4001)
+        assert float(np.max(rec.factor(lam))) == pytest.approx(float(s_), rel=1e-6)
+    else:
+        assert ex is None
