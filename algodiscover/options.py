@@ -56,6 +56,9 @@ class OdeTrainingConfig:
     taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
         order conditions up to p)
     taylor_weight : weight of the regulariser
+    distill_objective : which member of a family of methods distillation returns:
+        ``"nearest"`` (to the learned weights) or ``"principal-error"`` (the smallest
+        principal error, on the family for a personalised target)
     """
 
     samples: int = 512
@@ -64,6 +67,7 @@ class OdeTrainingConfig:
     taylor_order: int = 0
     taylor_mode: str = "general"
     taylor_weight: float = 100.0
+    distill_objective: str = "nearest"
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or not 1 <= self.samples <= sample_limit():
@@ -76,6 +80,10 @@ class OdeTrainingConfig:
             raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
         if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
             raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
+        from .analysis.distillation import OBJECTIVES
+
+        if self.distill_objective not in OBJECTIVES:
+            raise InputError(f"ode.distill_objective must be one of {', '.join(OBJECTIVES)}, got {self.distill_objective!r}")
         from .analysis import get_method
 
         get_method(self.reference_method)  # raises a clear error for unknown names

@@ -278,6 +278,16 @@ class ComparisonView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkPrecisionView(_AnalysisPart):
+    T: float
+    h: tuple[float, ...] = ()
+    evaluations: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
+    errors: Mapping[str, tuple[float | None, ...]] = field(default_factory=_empty)
+    training_h: tuple[float, float] | None = None
+    n_samples: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainingVerdictView(_AnalysisPart):
     status: str = "ok"
     message: str | None = None
@@ -977,6 +987,7 @@ class AnalysisView(_AnalysisPart):
     training_verdict: TrainingVerdictView | None = None
     primary: PrimaryView | None = None
     comparison_learned: ComparisonView | None = None
+    work_precision: WorkPrecisionView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None
