@@ -35,7 +35,19 @@ phases) and ``provenance``; ``krylov`` the keys documented in :mod:`analysis.kry
 ``family`` (name, size, parameters, spectrum), ``rk_view`` (``scale = sum(b)``, the
 normalised ``h``, a note) and ``objective`` (name, final loss).
 
-Use: :func:`solver_from_artefact` gives a :class:`PolynomialSolver` with a scipy-style
+With ``[model] memory = M`` (start-up rule ``"rk"``, the only one for solvers) the update
+also reuses the last M iterates and evaluations (:class:`LinearR2N2`); the residual then obeys
+a fixed recurrence ``r_{k+1} = sum_m c_m(A) r_{k-m}`` instead of one polynomial per
+iteration, the minimax and spectral objectives unroll it (:mod:`.linear_memory`), the
+artefact holds ``betas``/``gammas`` and ``structure.memory``/``memory_form``/``startup``, and
+analysis.json adds ``krylov.memory`` (:mod:`analysis.memory_krylov`: the recurrence in closed
+form, its companion-matrix factor against the optimal stationary two-step method, the
+identification) while the rest of ``krylov`` describes one plain step (W, b, h) and its
+``comparison`` measures the iteration with memory (plus the optimal heavy ball);
+``identified_as`` is the memory iteration's.
+
+Use: :func:`solver_from_artefact` gives a :class:`PolynomialSolver` (a :class:`MemorySolver`
+with memory) with a scipy-style
 ``solve(A, b, x0=None, *, rtol, atol, maxiter, callback) -> SolveResult`` and
 ``preconditioner(A)`` (a :class:`scipy.sparse.linalg.LinearOperator` for ``cg``/``gmres``).
 """
@@ -399,7 +411,7 @@ _VERDICT = {"fewer": "the learned iteration needs fewer", "more": "the learned i
             "no significant difference": "no significant difference"}
 
 
-def _memory_sentences(mem: Any, kry: KrylovAnalysis, n: int, where: str) -> list[str]:
+def _memory_sentences(mem: Any, kry: KrylovAnalysis, n: int, where: str, objective: str | None = None) -> list[str]:
     """The factor sentences of an iteration with memory: its recurrence, its asymptotic
     factor against the optimal stationary two-step method and the memoryless Chebyshev one."""
     M = mem.recurrence.memory
@@ -417,6 +429,9 @@ def _memory_sentences(mem: Any, kry: KrylovAnalysis, n: int, where: str) -> list
         parts.append(f"The optimal stationary two-step method on the interval (optimal heavy ball, alpha = {opt['alpha']:.6g}, "
                      f"beta = {opt['beta']:.6g}; Chebyshev semi-iteration's asymptotic factor) achieves (sqrt(kappa) - 1)/(sqrt(kappa) + 1) "
                      f"= {opt['per_matvec']:.4g} per matvec; learned/optimal = {_fmt(ratio)} per matvec ({verdict}).")
+        if objective == "residual" and ratio is not None and ratio > 1.02:
+            parts.append("(The residual objective weighs the first outer iterations on the training systems; it does not target "
+                         "the asymptotic factor, which the spectral objective with a long horizon (model.outer) does.)")
     ch = kry.chebyshev
     if ch is not None and ch.get("per_matvec") is not None:
         parts.append(f"Without memory the best degree-{n} polynomial (Chebyshev) achieves {_fmt(ch['per_matvec'])} per matvec.")
@@ -432,7 +447,7 @@ def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None, 
     lo, hi = kry.spectrum.interval
     where = f"[{lo:.4g}, {hi:.4g}]" if kry.spectrum.real else "the family's (complex) eigenvalues"
     if memory is not None:
-        parts = _memory_sentences(memory, kry, n, where)
+        parts = _memory_sentences(memory, kry, n, where, objective)
     else:
         parts = [f"Learned {n}-stage polynomial iteration" + (f" ({kry.identified_as})" if kry.identified_as else "") + "."]
         parts += _polynomial_sentences(kry, n, objective, where)
@@ -539,7 +554,8 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         from .analysis.memory_krylov import analyze_memory_iteration
 
         mem = analyze_memory_iteration(tab.A.tolist(), tab.b.tolist(), float(h), betas, gammas, family.spectrum,
-                                       form=str(alg.structure.get("memory_form", "full")), startup=str(alg.structure.get("startup", "rk")))
+                                       form=str(alg.structure.get("memory_form", "full")), startup=str(alg.structure.get("startup", "rk")),
+                                       name=alg.default_name)
     norm_tab, h_norm = normalise(tab, float(h))
     rk = analyze_tableau(norm_tab, targets=[], name=alg.default_name).to_json()
     out = dict(rk)

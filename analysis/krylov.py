@@ -256,7 +256,7 @@ def analyze_polynomial_iteration(
     else:
         rec = recurrence_pseudocode(tableau, float(h), name=name)
     comp = None
-    if systems and _shared_sparse(systems):
+    if systems and _shared_sparse(systems) and not len(betas):  # the block runners are memoryless
         from .block_iterations import compare_blocked
 
         A0 = systems[0][0]

@@ -29,6 +29,7 @@ section of analysis.json):
   "beta_exact", "interval"}`` on the spectral interval, or null when it is not ``0 < a < b``
 - ``factor_ratio``: learned per matvec / optimal per matvec (null without the optimum)
 - ``identified_as``: string or null
+- ``pseudocode``: the iteration with the learned weights as pseudocode (string)
 
 Imports numpy, sympy, :mod:`.memory`, :mod:`.numbers`, :mod:`.spectrum` and :mod:`.errors`.
 """
@@ -47,7 +48,7 @@ from .memory import MemoryRecurrence, heavy_ball, identify_memory_iteration, mem
 from .numbers import format_exact
 from .spectrum import Spectrum
 
-__all__ = ["MemoryIterationAnalysis", "analyze_memory_iteration", "recurrence_lambda_coefficients"]
+__all__ = ["MemoryIterationAnalysis", "analyze_memory_iteration", "recurrence_lambda_coefficients", "memory_pseudocode"]
 
 _Z = sp.Symbol("z")
 _LAM = sp.Symbol("lam")
@@ -88,6 +89,46 @@ def _r(m: int) -> tuple[str, str]:
     return ("r_k", "r_{k}") if m == 0 else (f"r_{{k-{m}}}", f"r_{{k-{m}}}")
 
 
+def _g(v: float) -> str:
+    return f"{float(v):.10g}"
+
+
+def _sum(terms: list[str]) -> str:
+    return " + ".join(terms).replace("+ -", "- ") or "0"
+
+
+def memory_pseudocode(W: Any, b: Sequence[Any], h: Any, betas: Sequence[Any], gammas: Sequence[Sequence[Any]],
+                      name: str = "learned iteration with memory") -> str:
+    """The iteration as pseudocode with the weights (zero weights left out)."""
+    n, M = len(b), len(betas)
+    Wf = [[float(x) for x in row] for row in np.asarray(W, dtype=object).reshape(n, n)]
+    gam = [list(g) for g in gammas] + [[0.0] * n for _ in range(M - len(gammas))]
+    lines = [f"# {name}: R2N2 with memory M = {M}",
+             f"# {n} stage{'s' if n > 1 else ''}, {n} matvec{'s' if n > 1 else ''} per outer iteration, no inner products",
+             f"h = {_g(h)}",
+             "x[0] = x0; r = rhs - A x[0]",
+             "for k = 0, 1, 2, ... until ||r|| <= max(rtol ||rhs||, atol):",
+             "    v1[k] = r"]
+    for j in range(1, n):
+        terms = [f"{_g(Wf[j][l])}*v{l + 1}[k]" for l in range(j) if Wf[j][l] != 0.0]
+        lines.append(f"    v{j + 1}[k] = r - h*A({_sum(terms)})")
+    outer = [f"{_g(bj)}*v{j + 1}[k]" for j, bj in enumerate(b) if float(bj) != 0.0]
+    lines.append(f"    x[k+1] = x[k] + h*({_sum(outer)})")
+    mem: list[str] = []
+    for m in range(1, M + 1):
+        if float(betas[m - 1]) != 0.0:
+            mem.append(f"{_g(betas[m - 1])}*(x[k-{m - 1}] - x[k-{m}])".replace("x[k-0]", "x[k]"))
+        gt = [f"{_g(gam[m - 1][j])}*v{j + 1}[k-{m}]" for j in range(n) if float(gam[m - 1][j]) != 0.0]
+        if gt:
+            mem.append(f"h*({_sum(gt)})")
+    if mem:
+        first = "the first iteration is a plain step" if M == 1 else f"the first {M} iterations are plain steps"
+        lines.append(f"    if k >= {M}:   # memory ({first})")
+        lines.append(f"        x[k+1] += {_sum(mem)}")
+    lines.append("    r = rhs - A x[k+1]   # the next iteration's v1 (counted once)")
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class MemoryIterationAnalysis:
     """What the distilling side says about a linear iteration with memory."""
@@ -103,6 +144,7 @@ class MemoryIterationAnalysis:
     exact_factor: sp.Expr | None
     optimal: dict[str, Any] | None
     identified_as: str | None
+    pseudocode: str = ""
 
     @property
     def factor_ratio(self) -> float | None:
@@ -152,6 +194,7 @@ class MemoryIterationAnalysis:
             "optimal_two_step": self.optimal,
             "factor_ratio": self.factor_ratio,
             "identified_as": self.identified_as,
+            "pseudocode": self.pseudocode,
         }
 
 
@@ -164,7 +207,7 @@ def _worst(rec: MemoryRecurrence, lam: np.ndarray) -> tuple[float, complex, np.n
 
 def analyze_memory_iteration(W: Any, b: Sequence[Any], h: Any, betas: Sequence[Any], gammas: Sequence[Sequence[Any]],
                              spectrum: Spectrum, *, form: str = "full", startup: str = "rk", grid: int = 2001,
-                             rtol: float = 0.02) -> MemoryIterationAnalysis:
+                             rtol: float = 0.02, name: str = "learned iteration with memory") -> MemoryIterationAnalysis:
     """The recurrence, its factors on ``spectrum``, the optimal two-step comparison and the
     identification of the memory iteration ``(W, b, h, betas, gammas)`` (exact inputs stay
     exact: then the factor is exact where :meth:`~.memory.MemoryRecurrence.exact_factor_on`
@@ -202,4 +245,5 @@ def analyze_memory_iteration(W: Any, b: Sequence[Any], h: Any, betas: Sequence[A
     ident = identify_memory_iteration(rec, lo, hi, rtol=rtol) if spectrum.real and 0 < lo < hi else None
     gam = [list(g) for g in gammas] + [[0.0] * n for _ in range(len(betas) - len(gammas))]
     return MemoryIterationAnalysis(rec, form, startup, tuple(float(x) for x in b), tuple(float(x) for x in betas),
-                                   tuple(tuple(float(x) for x in g) for g in gam), spectrum, factor, exact_factor, optimal, ident)
+                                   tuple(tuple(float(x) for x in g) for g in gam), spectrum, factor, exact_factor, optimal, ident,
+                                   memory_pseudocode(W, b, hf, betas, gam, name))

@@ -597,6 +597,7 @@ class MemoryIterationView(_AnalysisPart):
     optimal_two_step: OptimalTwoStepView | None = None
     factor_ratio: float | None = None
     identified_as: str | None = None
+    pseudocode: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -148,7 +148,7 @@ def build_memory(a: AnalysisView) -> dict[str, Any] | None:
         facts += ["Identified as: ", mem.identified_as, "."]
     elif n == 1 and M == 1:
         facts += ["It is not a heavy ball (its memory reuses past evaluations, or a weight has the wrong sign)."]
-    return {"intro": intro, "step_math": _update_math(M), "rec_text": rec_text, "recurrence": recurrence_math(mem), "rows": rows,
+    return {"intro": intro, "step_math": _update_math(M), "pseudocode": mem.pseudocode or None, "rec_text": rec_text, "recurrence": recurrence_math(mem), "rows": rows,
             "meaning": meaning, "facts": facts or None, "weights": _weights(mem)}
 
 

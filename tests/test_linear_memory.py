@@ -218,6 +218,17 @@ def test_memory_solver_solves_and_its_preconditioner_is_the_stated_polynomial():
         MemorySolver([[0.0]], [1.0], 0.2, [0.3], [[0.0, 1.0]])
 
 
+def test_minimax_objective_with_memory_unrolls_the_memory_iteration():
+    """The minimax objective on 32 small spd systems, 30 memory steps: within 1.05x of 0.519."""
+    cfg = config_from_mapping({"problem": {"class": "linear", "family": "spd"},
+                               "model": {"stages": 1, "outer": 4, "memory": 1, "memory_form": "momentum"},
+                               "train": {"adam_steps": 200, "lr": 0.02, "lbfgs_steps": 100},
+                               "linear": {"objective": "minimax", "size": 30, "samples": 32, "minimax_outer": 30}})
+    w = train_run(cfg, progress=False).weights
+    an = analyze_memory_iteration(w["W"], w["b"], w["h"], w["betas"], w["gammas"], Spectrum((1.0, 10.0), "stated"), form="momentum")
+    assert an.factor_ratio <= 1.05 and an.identified_as is not None
+
+
 def test_learned_heavy_ball_on_a_small_spd_family(tmp_path):
     """Spectral objective (no systems) on spd [1, 10]: the learned one-stage memory-1 iteration
     in the heavy-ball form is identified as a heavy ball with factor within 1.05x of 0.519;
@@ -263,3 +274,33 @@ def test_issue_16_goal_on_200x200_spd_with_100_heldout_systems():
     comp = a["krylov"]["comparison"]
     assert comp["instances"] == 100
     assert comp["methods"]["learned"]["median"] <= 1.1 * comp["methods"]["chebyshev"]["median"]
+
+
+def test_pseudocode_names_every_nonzero_weight_and_the_startup():
+    spec = Spectrum((1.0, 10.0), "stated")
+    an = analyze_memory_iteration([[0, 0], [0.5, 0]], [0.3, 0.7], 0.1, [0.2, -0.05], [[0.1, 0.0], [0.0, -0.02]], spec, name="X")
+    code = an.to_json()["pseudocode"]
+    for piece in ("X: R2N2 with memory M = 2", "v2[k] = r - h*A(0.5*v1[k])", "x[k+1] = x[k] + h*(0.3*v1[k] + 0.7*v2[k])",
+                  "if k >= 2:", "0.2*(x[k] - x[k-1])", "- 0.05*(x[k-1] - x[k-2])", "h*(0.1*v1[k-1])", "h*(-0.02*v2[k-2])"):
+        assert piece in code, piece
+    assert "v1[k-2]" not in code   # zero weights are left out
+
+
+def test_memory_comparison_on_a_large_shared_sparse_matrix_runs_the_memory_iteration():
+    """From order 2048 a shared sparse matrix is compared as a block by memoryless runners; with
+    memory the per-system runners (which know the memory) are used instead."""
+    import scipy.sparse as sps
+
+    from algodiscover.analysis import ButcherTableau
+    from algodiscover.analysis.krylov import analyze_polynomial_iteration
+
+    m = 2048
+    A = sps.diags(np.linspace(1.0, 10.0, m), format="csr")
+    rng = np.random.default_rng(0)
+    systems = [(A, rng.standard_normal(m)) for _ in range(3)]
+    alpha, beta = 4 / (1 + math.sqrt(10)) ** 2, ((math.sqrt(10) - 1) / (math.sqrt(10) + 1)) ** 2
+    kry = analyze_polynomial_iteration(ButcherTableau(np.zeros((1, 1)), np.ones(1)), alpha, Spectrum((1.0, 10.0), "stated"),
+                                       systems=systems, symmetric=True, tol=1e-8, budget=2000, betas=[beta], gammas=[[0.0]])
+    comp = kry.comparison
+    assert "heavy-ball" in comp.histories
+    assert comp.counts("learned") == comp.counts("heavy-ball")   # the learned iteration here is the optimal heavy ball itself
