@@ -251,7 +251,7 @@ class NonlinearSolver:
         return method
 
 
-def solver_from_artefact(alg: Any) -> NonlinearSolver:
+def solver_from_artefact(alg: Any) -> "NonlinearSolver | JvpSolver":
     """The :class:`NonlinearSolver` of an artefact (a ``LearnedAlgorithm`` of kind
     ``newton-krylov``, or the path of its algorithm.json)."""
     from .artefact import LearnedAlgorithm
@@ -263,6 +263,15 @@ def solver_from_artefact(alg: Any) -> NonlinearSolver:
     if alg.weights.get("h") is None:
         raise InputError("algorithm.json: a newton-krylov algorithm needs weights.h")
     st = alg.structure
+    if st.get("mode") == "jvp":
+        from .nonlinear_jvp import JvpSolver
+
+        jvp_in_F = (alg.cost or {}).get("jvp_in_F")
+        if not isinstance(jvp_in_F, (int, float)) or not math.isfinite(jvp_in_F) or jvp_in_F <= 0:
+            raise InputError("algorithm.json: a JVP iteration needs its measured cost.jvp_in_F (a positive number)")
+        return JvpSolver(st.get("derivatives", []), alg.W, alg.b, float(alg.weights["h"]), step_length=str(st.get("step_length", "learned")),
+                         safeguard_rate=float(st.get("safeguard_rate", 1.0)), max_backtracks=int(st.get("max_backtracks", 4)),
+                         jvp_in_F=float(jvp_in_F), name=alg.default_name)
     return NonlinearSolver(st.get("mode", "derivative-free"), alg.W, alg.b, float(alg.weights["h"]),
                            inner_outer=int(st.get("inner_outer", 1)), safeguard_rate=float(st.get("safeguard_rate", 1.0)),
                            max_backtracks=int(st.get("max_backtracks", 4)), name=alg.default_name)
@@ -288,6 +297,10 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
     from .training import train
 
     opts = NonlinearTrainingConfig.from_options(dict(cfg.options))
+    if cfg.model.derivatives is not None and opts.mode != "derivative-free":
+        raise InputError("model.derivatives (F / jvp stages) defines its own Newton-type iteration: leave nonlinear.mode at derivative-free")
+    if opts.step_length is not None and cfg.model.derivatives is None:
+        raise InputError("nonlinear.step_length applies to an iteration with JVP stages (model.derivatives with F / jvp tokens)")
     problem: dict[str, Any] = {"class": "nonlinear", "family": cfg.family}
     if cfg.custom_family:
         problem["custom"] = cfg.custom_family
@@ -299,6 +312,8 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         bad = ~torch.isfinite(family.residual(probs.x0, probs.params)).all(dim=1)
     if bool(bad.any()):
         raise InputError(f"family {family.name!r}: F is not finite at {int(bad.sum())} sampled starting points")
+    if cfg.model.derivatives is not None:
+        return _train_jvp(cfg, opts, family, probs, problem, progress=progress, checkpoint=checkpoint, resume=resume)
     model = _build_model(cfg, opts)
     loss = residual_loss(model, family, probs, cfg.model.outer, opts.weight_base)
     res = train(model, loss, cfg.train, progress=progress, checkpoint=checkpoint, resume=resume, desc=cfg.run_name)
@@ -320,6 +335,35 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         training=res.record(),
         timing={"train_s": round(res.wall_time, 3)},
     )
+
+
+def _train_jvp(cfg, opts: NonlinearTrainingConfig, family: NonlinearFamily, probs: NonlinearProblems, problem: dict[str, Any], *,
+               progress: bool, checkpoint: Path | None, resume: bool):
+    """:func:`train_run` for a JVP pattern (:mod:`algodiscover.nonlinear_jvp`): also measures
+    the cost of one exact JVP relative to one F and records it in the artefact's ``cost``."""
+    from .artefact import LearnedAlgorithm
+    from .nonlinear_jvp import JvpR2N2, jvp_loss, measure_jvp_cost
+    from .training import train
+
+    m = cfg.model
+    step_length = opts.step_length or "learned"
+    model = JvpR2N2(m.derivatives, m.outer, step_length=step_length, h0=opts.h_init if opts.h_init is not None else 1.0,
+                    seed=cfg.seed, init=m.init, init_scale=m.init_scale)
+    F = family.F(probs.params)
+    res = train(model, jvp_loss(model, F, probs.x0, m.outer, opts.weight_base), cfg.train, progress=progress, checkpoint=checkpoint,
+                resume=resume, desc=cfg.run_name)
+    with torch.no_grad():
+        W, b, h = model.W().numpy().tolist(), model.b().numpy().tolist(), float(model.h())
+    with torch_threads(1):
+        cost = measure_jvp_cost(family.residual, probs.x0, probs.params)
+    n_jvp = sum(1 for t in m.derivatives if t == "jvp") + (step_length == "minimal-residual")
+    structure = {"stages": m.stages, "outer": m.outer, "mode": "jvp", "derivatives": list(m.derivatives), "step_length": step_length,
+                 "h": "learned", "evaluations_per_outer": m.stages - n_jvp + (step_length == "minimal-residual"),
+                 "jvps_per_outer": int(n_jvp), "safeguard_rate": opts.safeguard_rate, "max_backtracks": opts.max_backtracks,
+                 "options": opts.to_json()}
+    return LearnedAlgorithm(kind="newton-krylov", problem=problem, structure=structure, weights={"W": W, "b": b, "h": h},
+                            config=cfg.to_json(), seed=cfg.seed, training=res.record(), timing={"train_s": round(res.wall_time, 3)},
+                            cost=cost)
 
 
 def structure_text(solver: NonlinearSolver) -> str:
@@ -402,6 +446,8 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     opts = NonlinearTrainingConfig.from_options(dict(alg.config.get("nonlinear", {})))
     family = family_for(alg.problem, opts)
     solver = solver_from_artefact(alg)
+    if getattr(solver, "uses_jvp", False):
+        return analyze_jvp_run(alg, solver, family, opts, progress=progress)
     out = analyze_tableau(solver.tableau, targets=[], name=alg.default_name).to_json()
     out["rk_identified_as"] = out.get("identified_as")
     out["kind"] = "newton-krylov"
@@ -446,6 +492,139 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         + comparison_sentence(comp_in, "In distribution") + " "
         + comparison_sentence(comp_ood, "Out of distribution")
         + f" The safeguard rejected {comp_in['safeguard_rejections'] + comp_ood['safeguard_rejections']} steps."
+    )
+    out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
+                       "final_loss": alg.training.get("final_loss")}
+    out["provenance"] = alg.provenance()
+    out["structure"] = alg.structure
+    out["problem_class"] = "nonlinear"
+    return out
+
+
+# ----------------------------------------------------------------------------- JVP iterations
+def scalar_taylor(family: NonlinearFamily, p: np.ndarray, x_star: np.ndarray, terms: int = 6) -> list[float]:
+    """Taylor coefficients ``a_k = F^(k)(x*) / k!`` (k = 1..terms) of a scalar family at a root,
+    by nested forward-mode AD."""
+    P = torch.tensor(np.asarray(p, dtype=np.float64).reshape(1, -1))
+    f = lambda t: family.residual(t.reshape(1, 1), P).reshape(())  # noqa: E731
+    x = torch.tensor(float(x_star[0]), dtype=torch.float64)
+    out, g = [], f
+    for k in range(1, terms + 1):
+        g = (lambda g: (lambda t: torch.func.jvp(g, (t,), (torch.ones_like(t),))[1]))(g)
+        out.append(float(g(x)) / math.factorial(k))
+    return out
+
+
+def jvp_iteration_analysis(solver: Any, family: NonlinearFamily, histories: Sequence[Sequence[float]],
+                           params: Sequence[np.ndarray], *, seed: int) -> dict[str, Any]:
+    """Measured local order and factor per instance (from the residual histories of the
+    held-out runs), their median and worst case, the predicted order on a generic scalar
+    equation and, for a scalar family, on the family itself (at the root of its first
+    held-out instance), and the pseudocode."""
+    from .analysis.convergence_order import factor_summary, local_factor, measured_order, predicted_scalar_order
+
+    names = [dict(zip(family.params, (float(v) for v in p))) for p in params]
+    orders = [measured_order(h)["order"] for h in histories]
+    factors = [local_factor(h) for h in histories]
+    W, b = solver.W.tolist(), solver.b.tolist()
+    generic = predicted_scalar_order(solver.pattern, W, b, solver.h, solver.step_length)
+    out: dict[str, Any] = {
+        "derivatives": list(solver.pattern),
+        "step_length": solver.step_length,
+        "direction": "a jvp stage differentiates along the previous stage value: v_j = J(z_j) v_{j-1}",
+        "jvps_per_outer": solver.jvps_per_step,
+        "jvp_in_F": solver.jvp_in_F,
+        "cost_per_outer": solver.cost_per_step,
+        "pseudocode": solver.pseudocode(),
+        "measured_order": factor_summary(orders, names),
+        "local_factor": factor_summary(factors, names),
+        "per_instance_order": [o for o in orders],
+        "per_instance_factor": [f for f in factors],
+        "predicted_order_generic_scalar": generic,
+        "order_meaning": ("measured: the computational order log(r_{k+1}/r_k)/log(r_k/r_{k-1}) on the last three residual norms above "
+                          "1e-13 of each held-out run; local factor: its last contraction r_{k+1}/r_k (per outer step); predicted: "
+                          "the error map of one outer step on a scalar equation, expanded in exact arithmetic"),
+    }
+    if family.size == 1:
+        x_star = _solve_scalar_root(solver, family, params[0])
+        if x_star is not None:
+            a = scalar_taylor(family, params[0], x_star)
+            if a[0] != 0.0:
+                fam = predicted_scalar_order(solver.pattern, W, b, solver.h, solver.step_length, taylor=a)
+                fam["at"] = {"params": names[0], "root": float(x_star[0])}
+                out["predicted_order_family"] = fam
+    return out
+
+
+def _solve_scalar_root(solver: Any, family: NonlinearFamily, p: np.ndarray) -> np.ndarray | None:
+    from .nonlinear_comparison import _solve_accurately
+
+    P = torch.tensor(np.asarray(p, dtype=np.float64).reshape(1, -1))
+    return _solve_accurately(family, p, family.guess(P)[0].numpy())
+
+
+def analyze_jvp_run(alg: Any, solver: Any, family: NonlinearFamily, opts: NonlinearTrainingConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Analyse a learned JVP iteration: its order and local factor (measured over the
+    held-out instances, predicted for scalars), pseudocode, and the comparison counting
+    F-evaluation equivalents (each JVP at its measured cost) with Newton-GMRES with exact JVPs,
+    tuned and default newton_krylov, Anderson, Picard and exact Newton, in and out of distribution."""
+    from tqdm.auto import tqdm
+
+    from .nonlinear_comparison import _instances
+
+    bar = tqdm(total=7 + 2 * opts.heldout, desc="tuning baselines, comparing", disable=not progress, leave=False)
+    train = family.sample(max(opts.samples, opts.tune_instances), alg.seed)
+    k = min(opts.tune_instances, len(train))
+    tuning = [(train.params[i].numpy(), train.x0[i].numpy()) for i in range(k)]
+    with torch_threads(1):
+        baselines = tune_baselines(family, tuning, tol=opts.tol, budget=opts.max_evaluations, progress=lambda: bar.update(1),
+                                   jvp_in_F=solver.jvp_in_F)
+        kw = dict(instances=opts.heldout, seed=alg.seed, tol=opts.tol, budget=opts.max_evaluations, baselines=baselines,
+                  progress=lambda: bar.update(1))
+        comp_in = compare(solver, family, **kw)
+        comp_ood = compare(solver, family, ood=True, **kw)
+        hist_in, hist_ood = comp_in.pop("learned_histories"), comp_ood.pop("learned_histories")
+        params_in = [p for p, _ in _instances(family, opts.heldout, alg.seed, False)]
+        params_ood = [p for p, _ in _instances(family, opts.heldout, alg.seed, True)]
+        jv = jvp_iteration_analysis(solver, family, hist_in, params_in, seed=alg.seed)
+        jv_ood = jvp_iteration_analysis(solver, family, hist_ood, params_ood, seed=alg.seed)
+    bar.close()
+    jv["out_of_distribution"] = {"measured_order": jv_ood["measured_order"], "local_factor": jv_ood["local_factor"]}
+    jv["cost_source"] = dict(alg.cost)
+    base = baselines.to_json()
+    base["tuning_source"] = f"the first {k} training instances (seed {alg.seed}); held-out instances are never seen by the tuning"
+    base["counting"] = ("every method calls F through a wrapper that counts each call, and the exact JVPs (learned iteration, "
+                        "newton_gmres) through one that counts each product; cost = F count + JVP count x jvp_in_F (the "
+                        "learned artefact's measured cost of one JVP) at the first iterate with ||F(x)||_2 <= tol, plus, for "
+                        "newton_exact, its exact Jacobians times jacobian_cost.jacobian_in_F")
+    from .analysis import ButcherTableau
+
+    # the weights (W, b) read as a Butcher tableau: the format's common part (as for the other modes)
+    out = analyze_tableau(ButcherTableau(solver.W.copy(), solver.b.copy(), name=alg.default_name), targets=[], name=alg.default_name).to_json()
+    out["rk_identified_as"] = out.get("identified_as")
+    out["kind"], out["mode"] = "newton-krylov", "jvp"
+    out["identified_as"] = (f"learned Newton-type iteration with stages {' '.join(solver.pattern)} and a "
+                            f"{solver.step_length} step length")
+    out["nonlinear"] = {
+        "mode": "jvp",
+        "family": family.to_json(),
+        "structure": solver.pseudocode(),
+        "h": solver.h,
+        "evaluations_per_outer": int(alg.structure.get("evaluations_per_outer", 0)),
+        "jvp": jv,
+        "baselines": base,
+        "comparison": {"in_distribution": comp_in, "out_of_distribution": comp_ood},
+    }
+    mo, lf = jv["measured_order"], jv["local_factor"]
+    gen = jv["predicted_order_generic_scalar"]
+    out["summary"] = (
+        f"Learned Newton-type iteration (stages {' '.join(solver.pattern)}, {solver.step_length} step length; one JVP counts "
+        f"{solver.jvp_in_F:.3g} F evaluations, measured) on {family.description}: {solver.cost_per_step:.3g} F-equivalents per outer step. "
+        f"Measured local order over {mo['instances']} held-out instances: median {_fmt(mo['median'])}, largest {_fmt(mo['worst'])}; "
+        f"local factor per outer step: median {_fmt(lf['median'])}, worst {_fmt(lf['worst'])}. Predicted order on a generic scalar "
+        f"equation: {gen['order'] if gen['order'] is not None else '> ' + str(gen['terms'])}"
+        + (f" (factor |c_1| = {gen['local_factor']:.3g})" if gen["order"] == 1 else "") + ". "
+        + comparison_sentence(comp_in, "In distribution") + " " + comparison_sentence(comp_ood, "Out of distribution")
     )
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}

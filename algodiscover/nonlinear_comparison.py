@@ -26,7 +26,8 @@ from .analysis.minimax import convergence_factor
 from .analysis.polynomials import polynomial_coefficients
 from .analysis.spectrum import Spectrum
 from .analysis.statistics import RESAMPLES, bootstrap_ratio, median_or_none
-from .nonlinear_baselines import BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, run_learned, run_newton_krylov
+from .nonlinear_baselines import (BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, jvp_function, run_learned,
+                                  run_learned_jvp, run_newton_krylov)
 from .nonlinear_families import NonlinearFamily
 
 __all__ = ["compare", "linearisation", "LEARNED", "EIGENVALUE_POINTS"]
@@ -52,15 +53,20 @@ def compare(solver: Any, family: NonlinearFamily, *, instances: int, seed: int, 
     methods = [LEARNED] + (baselines.methods if baselines is not None else ["newton_krylov"])
     runs: dict[str, list[MethodRun]] = {m: [] for m in methods}
     jac_in_F = float(baselines.jacobian["jacobian_in_F"]) if baselines is not None and baselines.jacobian else 0.0
+    uses_jvp = bool(getattr(solver, "uses_jvp", False))
+    jvp_in_F = float(solver.jvp_in_F) if uses_jvp else 0.0
+    if baselines is not None and baselines.jvp_in_F is not None:
+        jvp_in_F = float(baselines.jvp_in_F)
     for p, x0 in _instances(family, instances, seed, ood):
         F = family.numpy_residual(p)
-        runs[LEARNED].append(run_learned(solver, F, x0, tol, budget))
+        runs[LEARNED].append(run_learned_jvp(solver, F, jvp_function(family, p), x0, tol, budget) if uses_jvp
+                             else run_learned(solver, F, x0, tol, budget))
         for m in methods[1:]:
             runs[m].append(baselines.run(m, family, p, F, x0, tol, budget) if baselines is not None
                            else run_newton_krylov(F, x0, tol, budget))
         if progress is not None:
             progress()
-    costs = {m: [r.cost(jac_in_F) for r in rs] for m, rs in runs.items()}
+    costs = {m: [r.cost(jac_in_F, jvp_in_F) for r in rs] for m, rs in runs.items()}
     ratios = {m: bootstrap_ratio(costs[LEARNED], costs[m], statistic="median of ratios", learned="numerator",
                                  resamples=resamples, seed=seed)
               for m in methods[1:]}
@@ -87,6 +93,20 @@ def compare(solver: Any, family: NonlinearFamily, *, instances: int, seed: int, 
     if jac:
         out["jacobians"] = jac
         out["jacobian_in_F"] = jac_in_F
+    jv = {m: [r.jvps if r.evaluations is not None else None for r in rs] for m, rs in runs.items()
+          if any(r.jvps is not None for r in rs)}
+    if jv:
+        out["jvps"] = jv
+        out["jvp_in_F"] = jvp_in_F
+        # sensitivity: the same runs with a JVP priced as one F evaluation (what a finite-difference product costs)
+        unit = {m: [r.cost(jac_in_F, 1.0) for r in rs] for m, rs in runs.items()}
+        out["jvp_as_one_F"] = {
+            "median_cost": {m: median_or_none(c) for m, c in unit.items()},
+            "ratios": {m: bootstrap_ratio(unit[LEARNED], unit[m], statistic="median of ratios", learned="numerator",
+                                          resamples=resamples, seed=seed).to_json() for m in methods[1:]},
+        }
+    if uses_jvp:
+        out["learned_histories"] = [list(r.history) for r in runs[LEARNED]]
     return out
 
 
