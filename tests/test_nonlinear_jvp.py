@@ -164,3 +164,8 @@ def test_jvp_analysis_validates_against_the_schema_and_counts_jvps(jvp_alg):
     jv = out["nonlinear"]["jvp"]
     assert jv["predicted_order_generic_scalar"]["order"] == 2  # minimal-residual step: Newton on scalars
     assert jv["local_factor"]["instances"] == 8 and 0 <= jv["local_factor"]["worst"] < 1
+    from algodiscover.reports import render as render_mod
+
+    page = render_mod.render_html(out)
+    assert "Newton-type iteration with exact Jacobian-vector products" in page and "Newton-GMRES with exact JVPs" in page
+    assert "alpha = &lt;v1, u&gt; / &lt;u, u&gt;" in page and "Measured local order" in page
