@@ -70,7 +70,8 @@ def is_nonlinear_pattern(value: Any) -> bool:
 def normalise_nonlinear_pattern(value: Any, stages: int, where: str = "model.derivatives") -> tuple[str, ...] | None:
     """The stage pattern of a nonlinear iteration: ``"jvp"`` means ``["F", "jvp", ...]``
     (a Krylov chain at x); a list holds one token per stage from :data:`NONLINEAR_TOKENS`,
-    the first ``"F"`` (``v_1 = -F(x)``). Only ``"F"`` tokens: None (the derivative-free R2N2)."""
+    the first ``"F"`` (``v_1 = -F(x)``). A list of only ``"F"`` tokens is kept: with the
+    minimal-residual step length its one JVP is the step length's (``["F"]``: Newton on scalars)."""
     if value is None or (isinstance(value, str) and value.lower() == "none"):
         return None
     if isinstance(value, str):
@@ -86,8 +87,7 @@ def normalise_nonlinear_pattern(value: Any, stages: int, where: str = "model.der
         raise AnalysisInputError(f"{where} lists {len(value)} stage{'s' if len(value) != 1 else ''}, the model has {stages} (one token per stage)")
     if value[0] != "F":
         raise AnalysisInputError(f"{where}: the first stage must be \"F\" (v_1 = -F(x); a jvp stage takes the previous stage value as its direction)")
-    pattern = tuple(value)
-    return None if all(v == "F" for v in pattern) else pattern
+    return tuple(value)
 
 
 def evaluation_cost(pattern: Sequence[str], step_length: str, jvp_in_F: float) -> float:

@@ -59,7 +59,7 @@ def test_jvp_stage_makes_a_krylov_polynomial():
 
 def test_pattern_normalisation_and_cost():
     assert normalise_nonlinear_pattern("jvp", 3) == ("F", "jvp", "jvp")
-    assert normalise_nonlinear_pattern(["F", "F"], 2) is None
+    assert normalise_nonlinear_pattern(["F", "F"], 2) == ("F", "F") and normalise_nonlinear_pattern("none", 2) is None
     with pytest.raises(AnalysisInputError, match="first stage"):
         normalise_nonlinear_pattern(["jvp", "F"], 2)
     with pytest.raises(AnalysisInputError, match="unknown stage token"):
