@@ -157,8 +157,11 @@ class RunConfig:
         if self.model.derivatives is not None and not nonlinear_pattern and self.problem_class != "ode":
             raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods; tokens F, jvp for "
                              f"nonlinear systems), not {self.problem_class!r}")
-        if self.model.memory and self.problem_class != "ode":
+        if self.model.memory and self.problem_class not in ("ode", "nonlinear"):
             raise InputError(f"model.memory applies to problem class ode in this version (multistep methods), not {self.problem_class!r}")
+        if self.model.memory and self.problem_class == "nonlinear" and self.model.startup != "rk":
+            raise InputError(f"model.startup = {self.model.startup!r} applies to ODEs (classical or exact start-up values); a nonlinear "
+                             "solver with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 

@@ -541,10 +541,12 @@ class BaselineSet:
 
 
 def tune_baselines(family: NonlinearFamily, tuning: Sequence[tuple[np.ndarray, np.ndarray]], *, tol: float, budget: int,
-                   progress: Callable[[], None] | None = None, jvp_in_F: float | None = None) -> BaselineSet:
+                   progress: Callable[[], None] | None = None, jvp_in_F: float | None = None,
+                   anderson_depths: Sequence[int] = ANDERSON_DEPTHS) -> BaselineSet:
     """Tune the baselines on training instances ``tuning`` (``(params, x0)`` pairs) and
     measure the cost of an exact Jacobian on the first of them. With ``jvp_in_F`` (the
-    measured cost of one exact JVP in F evaluations) Newton-GMRES with exact JVPs is tuned too."""
+    measured cost of one exact JVP in F evaluations) Newton-GMRES with exact JVPs is tuned too;
+    ``anderson_depths``: the depths M of the Anderson baselines (e.g. a learned memory's depth added)."""
     Fs = [family.numpy_residual(p) for p, _ in tuning]
     x0s = [x0 for _, x0 in tuning]
     n = len(tuning)
@@ -560,7 +562,7 @@ def tune_baselines(family: NonlinearFamily, tuning: Sequence[tuple[np.ndarray, n
     nk = _tune(_NK_GRID, lambda o, i, cap: cost(run_newton_krylov(Fs[i], x0s[i], tol, cap, o)), n, b)
     tick()
     anderson = {}
-    for M in ANDERSON_DEPTHS:
+    for M in sorted(set(int(d) for d in anderson_depths)):
         grid = [{"alpha": a, "line_search": ls} for a in _ANDERSON_ALPHAS for ls in ("armijo", None)]
         anderson[M] = _tune(grid, lambda o, i, cap, M=M: cost(run_anderson(Fs[i], x0s[i], tol, cap, M, o)), n, b)
         tick()

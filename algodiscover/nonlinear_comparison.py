@@ -163,6 +163,12 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
         points.append((c, family.guess(P)[0].numpy(), "corner"))
     coeffs = polynomial_coefficients(solver.tableau, solver.h)
     power = solver.inner_outer if solver.mode == "newton-krylov" else 1
+    rec = None
+    if getattr(solver, "memory", 0):
+        from .analysis.memory import memory_recurrence
+
+        # linearised at x*, f = -F ~ -J* e: the error obeys the linear memory recurrence on J*'s eigenvalues
+        rec = memory_recurrence(solver.W.tolist(), solver.b.tolist(), solver.h, solver.betas.tolist(), solver.gammas.tolist(), exact=False)
     eigs, rates, where, skipped = [], [], [], 0
     for p, x0, kind in points:
         xs = _solve_accurately(family, p, x0)
@@ -171,8 +177,11 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
             continue
         ev = eigenvalues(jacobian_function(family, p)(xs))
         eigs.append(ev)
-        q = np.polynomial.polynomial.polyval(ev, coeffs)
-        rates.append(float(np.max(np.abs(q))) ** power)
+        if rec is not None:
+            rates.append(float(np.max(rec.factor(ev))))
+        else:
+            q = np.polynomial.polynomial.polyval(ev, coeffs)
+            rates.append(float(np.max(np.abs(q))) ** power)
         where.append((p, kind))
     if not eigs:
         raise RuntimeError(f"family {family.name!r}: no held-out instance could be solved to 1e-12 for the linearisation")
@@ -183,7 +192,19 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
     src = f"eigenvalues of F'(x*) at the solutions of {n_s} held-out instances" + (f" and the {n_c} corners of the parameter range" if n_c else "")
     spectrum = Spectrum((lo, hi), src, eigenvalues=ev, exact_interval=True)
     fac = convergence_factor(solver.W, solver.b, solver.h, spectrum)
-    if solver.mode == "newton-krylov":
+    extra: dict[str, Any] = {}
+    if rec is not None:
+        from .analysis.memory import identify_memory_iteration
+
+        on = rec.factor_on(lo, hi)
+        fac = {"per_outer": on["per_outer"], "per_matvec": on["per_matvec"], "argmax": on["at"], "on_eigenvalues": float(max(rates))}
+        extra = {"memory_recurrence": rec.text(), "memory_identified_as": identify_memory_iteration(rec, lo, hi)}
+    if rec is not None:
+        meaning = (f"memory {solver.memory}: linearised at x*, the error obeys the recurrence e_(k+1) = c_0 e_k + ... + c_M e_(k-M) "
+                   "with c_m polynomials in J*; the local rate per outer iteration on an eigenvalue is the spectral radius of its "
+                   "companion matrix; local_rate is the worst case over the instances of its maximum over each instance's eigenvalues, "
+                   "factor the maximum over the hull of their union")
+    elif solver.mode == "newton-krylov":
         meaning = ("inner residual factor max|q| over the spectrum of J*: the forcing term of the inexact Newton "
                    f"iteration ({solver.inner_outer} inner pass(es) per Newton step), so the local rate per Newton step; "
                    "local_rate is the worst case over the instances of max|q|^passes on each instance's eigenvalues")
@@ -198,4 +219,4 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
             "residual_polynomial_coefficients": [float(c) for c in coeffs], "factor": fac,
             "local_rate": rates[k], "local_rate_median": float(np.median(rates)),
             "worst": {"rate": rates[k], "params": {name: float(v) for name, v in zip(family.params, wp)}, "instance": wkind},
-            "instances": n_s, "corners": n_c, "unsolved": skipped, "per_instance_rates": rates, "meaning": meaning}
+            "instances": n_s, "corners": n_c, "unsolved": skipped, "per_instance_rates": rates, "meaning": meaning, **extra}
