@@ -288,6 +288,9 @@ class NonlinearTrainingConfig:
     linearisation_instances : held-out instances whose Jacobians at the solution give the
         local convergence factor (its median and worst case; the corners of the parameter
         range are added)
+    step_length : with a JVP pattern (``[model] derivatives`` with F / jvp tokens,
+        :mod:`algodiscover.nonlinear_jvp`): ``"learned"`` (x + s; the default, None in a saved
+        configuration) or ``"minimal-residual"`` (x + alpha s, alpha from one more JVP)
     """
 
     mode: str = "derivative-free"
@@ -303,10 +306,13 @@ class NonlinearTrainingConfig:
     max_evaluations: int = 2000
     tune_instances: int = 16
     linearisation_instances: int = 100
+    step_length: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.step_length is not None and self.step_length not in ("learned", "minimal-residual"):
+            raise InputError(f"nonlinear.step_length must be learned or minimal-residual, got {self.step_length!r}")
         for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
                             ("max_evaluations", 1, 10**7), ("tune_instances", 1, 1000), ("linearisation_instances", 1, 2000)):
             v = getattr(self, key)
@@ -330,7 +336,10 @@ class NonlinearTrainingConfig:
         return cls(**options)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["step_length"] is None:  # unset: left out, so a run without a JVP pattern keeps its old record
+            del d["step_length"]
+        return d
 
 
 #: The options dataclass of each problem class.
