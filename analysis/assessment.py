@@ -295,16 +295,23 @@ def training_verdict(tableau: ButcherTableau, family: OdeFamilySpec | None) -> d
     return out
 
 
+#: The learned floats are the primary result when the distilled method's error is more
+#: than this factor times theirs (the whole 95% interval).
+PRIMARY_MARGIN = 1.1
+
+
 def _primary(comp: Comparison | None, name: str, learned_label: str) -> dict[str, Any] | None:
     """Which result is primary: the learned floats when the distilled method is less
-    accurate than them on the family (the interval of the ratio lies below 1)."""
+    accurate than them on the family by more than :data:`PRIMARY_MARGIN` (the whole 95%
+    interval of the error ratio)."""
     if comp is None:
         return None
     r = comp.ratios.get("in_distribution", {}).get(learned_label)
     ci = comp.ci95.get("in_distribution", {}).get(learned_label)
     if r is None or ci is None:
         return None
-    less = ci[1] < 1.0
+    less = ci[1] * PRIMARY_MARGIN < 1.0
+    close = not less and ci[1] < 1.0
     return {"method": "learned weights" if less else "distilled",
             "distilled_over_learned_error": (1.0 / r) if r > 0 else "inf",
             "ci95": [1.0 / ci[1] if ci[1] > 0 else "inf", 1.0 / ci[0] if ci[0] > 0 else "inf"],
@@ -312,7 +319,9 @@ def _primary(comp: Comparison | None, name: str, learned_label: str) -> dict[str
             "message": (f"the distilled method is less accurate than the learned float64 weights on the family: its "
                         f"one-step error is {1.0 / r:.3g} times theirs, so the learned weights are the primary result")
                        if less else
-                       ("the distilled method is as accurate as the learned float64 weights on the family "
+                       (f"the distilled method is within {PRIMARY_MARGIN - 1:.0%} of the accuracy of the learned float64 weights on "
+                        f"the family (error ratio {1.0 / r:.3g})" if close else
+                        "the distilled method is as accurate as the learned float64 weights on the family "
                         f"(error ratio {1.0 / r:.3g})" if ci[0] <= 1.0 else
                         f"the distilled method is more accurate than the learned float64 weights on the family (error ratio {1.0 / r:.3g})")}
 
@@ -435,7 +444,13 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
             if learned and distinct:
                 others = [tableau.with_name(f"{name} (learned weights)")] + others
             comp = compare_methods(final.with_name(name), others, family)
+            if learned:
+                from .accuracy import work_precision
+
+                extra_wp = work_precision([final.with_name(name)] + list(others), family).to_json()
     extra = dict(extra or {})
+    if learned and family is not None and "extra_wp" in locals():
+        extra["work_precision"] = extra_wp
     if learned:
         extra["training_verdict"] = training_verdict(tableau, family)
         prim = _primary(comp, name, f"{name} (learned weights)")

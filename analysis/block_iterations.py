@@ -5,8 +5,10 @@ shared sparse matrix run at once, as a block (no torch).
 :func:`~.iterations.compare_at_equal_matvecs`, with the same tolerance, budget and counting,
 but runs the methods that need no inner products across systems (the learned polynomial
 iteration, Chebyshev iteration, cycled Chebyshev(n), Richardson) and CG (its inner products
-are per column) on the whole block of right-hand sides with scipy's CSR kernel
-(``A @ X``, X of shape (m, k)); systems that have finished leave the block. SciPy's
+are per system) on the whole block of right-hand sides at once: the vector operations on the
+(k, m) block vectorised, the products with scipy's CSR kernel per row (its one-vector
+kernel is faster per vector than its multi-vector one on these shapes); systems that have
+finished leave the block. SciPy's
 ``gmres(restart=n)`` runs one system at a time, counted by wrapping the matvec as before.
 The Python GMRES(n) counted n per cycle (``gmres(n)-idealised``) is not run at this size
 (it is the same iteration counted without the restart residual; stated in ``skipped``).
@@ -87,10 +89,23 @@ class _Block:
         return [IterationHistory(self.method, tuple(self.mv[i]), tuple(self.res[i]), self.hit[i], wall) for i in range(len(self.hit))]
 
 
+def _mv(A: Any, X: np.ndarray) -> np.ndarray:
+    """``A x_i`` for every row of X (k, m): scipy's one-vector CSR kernel per row (faster per
+    vector than its multi-vector kernel on these shapes), rows contiguous."""
+    Y = np.empty_like(X)
+    for i in range(X.shape[0]):
+        Y[i] = A @ X[i]
+    return Y
+
+
+def _norms(X: np.ndarray) -> np.ndarray:
+    return np.sqrt(np.einsum("ij,ij->i", X, X))
+
+
 def _block_polynomial(A: Any, B: np.ndarray, W: np.ndarray, b: np.ndarray, h: float, tol: float, budget: int,
                       convex: bool, method: str = "learned") -> _Block:
     n = len(b)
-    rec = _Block(method, np.linalg.norm(B, axis=0), tol, budget)
+    rec = _Block(method, _norms(B), tol, budget)
     X = np.zeros_like(B)
     R = B.copy()
     count = 0
@@ -101,32 +116,35 @@ def _block_polynomial(A: Any, B: np.ndarray, W: np.ndarray, b: np.ndarray, h: fl
             for l in range(j):
                 if W[j, l] != 0.0:
                     d += W[j, l] * vs[l]
-            vs.append(R - h * (A @ d))
-        upd = np.zeros_like(X)
+            v = _mv(A, d)
+            v *= -h
+            v += R
+            vs.append(v)
         for j in range(n):
             if b[j] != 0.0:
-                upd += b[j] * vs[j]
-        X = X + h * upd
+                X += (h * b[j]) * vs[j]
         count += n
-        R = B - A @ X
-        keep = rec.add(count, np.linalg.norm(R, axis=0), convex=convex, per=n)
+        R = _mv(A, X)
+        np.subtract(B, R, out=R)
+        keep = rec.add(count, _norms(R), convex=convex, per=n)
         if not keep.all():
-            X, R, B = X[:, keep], R[:, keep], B[:, keep]
+            X, R, B = X[keep], R[keep], B[keep]
     return rec
 
 
 def _block_richardson(A: Any, B: np.ndarray, omega: float, tol: float, budget: int, convex: bool) -> _Block:
-    rec = _Block("richardson", np.linalg.norm(B, axis=0), tol, budget)
+    rec = _Block("richardson", _norms(B), tol, budget)
     X = np.zeros_like(B)
     R = B.copy()
     count = 0
     while rec.active.size:
-        X = X + omega * R
-        R = B - A @ X
+        X += omega * R
+        R = _mv(A, X)
+        np.subtract(B, R, out=R)
         count += 1
-        keep = rec.add(count, np.linalg.norm(R, axis=0), convex=convex, per=1)
+        keep = rec.add(count, _norms(R), convex=convex, per=1)
         if not keep.all():
-            X, R, B = X[:, keep], R[:, keep], B[:, keep]
+            X, R, B = X[keep], R[keep], B[keep]
     return rec
 
 
@@ -134,54 +152,57 @@ def _block_chebyshev_cycled(A: Any, B: np.ndarray, n: int, lo: float, hi: float,
                             convex: bool) -> _Block:
     k = np.arange(1, n + 1)
     nodes = _leja((hi + lo) / 2 - (hi - lo) / 2 * np.cos((2 * k - 1) * np.pi / (2 * n)))
-    rec = _Block(f"chebyshev({n})", np.linalg.norm(B, axis=0), tol, budget)
+    rec = _Block(f"chebyshev({n})", _norms(B), tol, budget)
     X = np.zeros_like(B)
     R = B.copy()
     count = 0
     while rec.active.size:
         for i, node in enumerate(nodes):
-            X = X + R / node
-            R = B - A @ X
+            X += R / node
+            R = _mv(A, X)
+            np.subtract(B, R, out=R)
             count += 1
             last = i == len(nodes) - 1
             # the convex test compares whole cycles (one fixed polynomial each): at a cycle's end only
-            keep = rec.add(count, np.linalg.norm(R, axis=0), convex=convex and last, per=n, lookback=n)
+            keep = rec.add(count, _norms(R), convex=convex and last, per=n, lookback=n)
             if not keep.all():
-                X, R, B = X[:, keep], R[:, keep], B[:, keep]
+                X, R, B = X[keep], R[keep], B[keep]
             if not rec.active.size:
                 break
     return rec
 
 
 def _block_cg(A: Any, B: np.ndarray, tol: float, budget: int) -> _Block:
-    rec = _Block("cg", np.linalg.norm(B, axis=0), tol, budget)
+    rec = _Block("cg", _norms(B), tol, budget)
     X = np.zeros_like(B)
     R = B.copy()
     P = R.copy()
-    rr = np.einsum("ij,ij->j", R, R)
+    rr = np.einsum("ij,ij->i", R, R)
     count = 0
     while rec.active.size:
-        AP = A @ P
+        AP = _mv(A, P)
         count += 1
-        pAp = np.einsum("ij,ij->j", P, AP)
+        pAp = np.einsum("ij,ij->i", P, AP)
         bad = pAp <= 0
-        alpha = np.where(bad, 0.0, rr / np.where(bad, 1.0, pAp))
+        alpha = np.where(bad, 0.0, rr / np.where(bad, 1.0, pAp))[:, None]
         X += alpha * P
-        R -= alpha * AP
-        rr_new = np.einsum("ij,ij->j", R, R)
+        AP *= alpha
+        R -= AP
+        rr_new = np.einsum("ij,ij->i", R, R)
         norms = np.where(bad, np.inf, np.sqrt(rr_new))
         keep = rec.add(count, norms)
-        beta = rr_new / np.where(rr > 0, rr, 1.0)
-        P = R + beta * P
+        beta = (rr_new / np.where(rr > 0, rr, 1.0))[:, None]
+        P *= beta
+        P += R
         rr = rr_new
         if not keep.all():
-            X, R, P, B, rr = X[:, keep], R[:, keep], P[:, keep], B[:, keep], rr[keep]
+            X, R, P, B, rr = X[keep], R[keep], P[keep], B[keep], rr[keep]
     return rec
 
 
 def _block_chebyshev(A: Any, B: np.ndarray, lo: float, hi: float, tol: float, budget: int) -> _Block:
     """Chebyshev iteration on [lo, hi] (Saad, Alg. 12.1), one matvec per step."""
-    rec = _Block("chebyshev", np.linalg.norm(B, axis=0), tol, budget)
+    rec = _Block("chebyshev", _norms(B), tol, budget)
     theta, delta = (hi + lo) / 2.0, (hi - lo) / 2.0
     X = np.zeros_like(B)
     R = B.copy()
@@ -190,14 +211,15 @@ def _block_chebyshev(A: Any, B: np.ndarray, lo: float, hi: float, tol: float, bu
     rho = 1.0 / sigma
     count = 0
     while rec.active.size:
-        X = X + D
-        R = R - A @ D
+        X += D
+        R -= _mv(A, D)
         count += 1
-        keep = rec.add(count, np.linalg.norm(R, axis=0))
+        keep = rec.add(count, _norms(R))
         if not keep.all():
-            X, R, D = X[:, keep], R[:, keep], D[:, keep]
+            X, R, D = X[keep], R[keep], D[keep]
         rho_new = 1.0 / (2.0 * sigma - rho)
-        D = rho_new * rho * D + (2.0 * rho_new / delta) * R
+        D *= rho_new * rho
+        D += (2.0 * rho_new / delta) * R
         rho = rho_new
     return rec
 
@@ -255,8 +277,8 @@ def compare_blocked(W: np.ndarray, b: np.ndarray, h: float, A: Any, rhs: np.ndar
     import scipy.sparse as sps
 
     A = sps.csr_matrix(A, dtype=np.float64)
-    Bm = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64).T)  # (m, k)
-    k = Bm.shape[1]
+    Bm = np.ascontiguousarray(np.asarray(rhs, dtype=np.float64))  # (k, m): one system per row
+    k = Bm.shape[0]
     n = len(b)
     lo, hi = spectrum.interval
     methods, skipped = comparison_methods(n, spectrum, symmetric)
@@ -284,13 +306,13 @@ def compare_blocked(W: np.ndarray, b: np.ndarray, h: float, A: Any, rhs: np.ndar
                 rec = _block_richardson(A, Bm, 2.0 / (lo + hi), tol, budget, convex)
             else:  # gmres(n), one system at a time
                 rec = None
-                runs = [_scipy_gmres(A, Bm[:, i].copy(), n, tol, budget) for i in range(k)]
+                runs = [_scipy_gmres(A, Bm[i].copy(), n, tol, budget) for i in range(k)]
                 hist[name] = tuple(r[0] for r in runs)
                 early[name] = sum(r[1] for r in runs)
         if rec is not None:
             hist[name] = tuple(rec.histories())
             early[name] = sum(rec.early)
-    counting = (f"matvecs = products with A, from {start}, all {k} held-out systems run as one block with scipy's CSR kernel "
+    counting = (f"matvecs = products with A, from {start}, all {k} held-out systems run as one block (scipy's CSR kernel) "
                 f"(GMRES one system at a time): learned {n} per outer iteration (its residual is its first stage); "
                 f"GMRES({n}) as SciPy's gmres spends them, counted by wrapping the matvec ({n} Arnoldi steps and 1 true "
                 f"residual per cycle, {n + 1} in all); CG, Chebyshev, Chebyshev({n}) and Richardson 1 per step; relative "

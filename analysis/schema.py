@@ -278,6 +278,16 @@ class ComparisonView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class WorkPrecisionView(_AnalysisPart):
+    T: float
+    h: tuple[float, ...] = ()
+    evaluations: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
+    errors: Mapping[str, tuple[float | None, ...]] = field(default_factory=_empty)
+    training_h: tuple[float, float] | None = None
+    n_samples: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainingVerdictView(_AnalysisPart):
     status: str = "ok"
     message: str | None = None
@@ -756,6 +766,45 @@ class NonlinearView(_AnalysisPart):
     linearisation: LinearisationView | None = None
     baselines: BaselinesView | None = None
     comparison: NewtonSettingsView | None = None
+    jvp: "NonlinearJvpView | None" = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderSummaryView(_AnalysisPart):
+    """Median and worst of a per-instance order or factor, with where the worst is."""
+
+    median: float | None = None
+    worst: float | None = None
+    worst_params: Mapping[str, float] | None = None
+    instances: int | None = None
+    missing: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictedOrderView(_AnalysisPart):
+    """The predicted order of a JVP iteration on a scalar equation (exact arithmetic)."""
+
+    order: int | None = None
+    leading_coefficient: float | None = None
+    local_factor: float | None = None
+    terms: int | None = None
+    taylor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearJvpView(_AnalysisPart):
+    """Mode ``jvp``: stages of F and exact Jacobian-vector products, orders and factors."""
+
+    derivatives: tuple[str, ...] = ()
+    step_length: str | None = None
+    jvps_per_outer: int | None = None
+    jvp_in_F: float | None = None
+    cost_per_outer: float | None = None
+    pseudocode: str | None = None
+    measured_order: OrderSummaryView | None = None
+    local_factor: OrderSummaryView | None = None
+    predicted_order_generic_scalar: PredictedOrderView | None = None
+    predicted_order_family: PredictedOrderView | None = None
 
 
 # ================================================================== two-derivative Runge-Kutta methods
@@ -978,6 +1027,7 @@ class AnalysisView(_AnalysisPart):
     training_verdict: TrainingVerdictView | None = None
     primary: PrimaryView | None = None
     comparison_learned: ComparisonView | None = None
+    work_precision: WorkPrecisionView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None

@@ -5,19 +5,40 @@ comparison with the classical methods of the same number of stages.
 distribution, out of distribution); :func:`comparison_sentences` says in words what the
 comparison shows (the summary repeats the in-distribution one). Reads
 :class:`~analysis.schema.AnalysisView`; the only arithmetic is formatting (a ratio 0.158
-written as "6.3 times smaller"). May import :mod:`reports.formatting`,
-:mod:`reports.mathtext` and :mod:`analysis.schema`.
+written as "6.3 times smaller"). :func:`work_precision_figure` draws the work-precision
+diagram (global error at the final time against f evaluations, training range of h shaded)
+with matplotlib's Agg canvas in the style of :mod:`reports.figures` (which lists it). May
+import :mod:`reports.formatting`, :mod:`reports.mathtext` and :mod:`analysis.schema`.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any, Sequence
+
+import numpy as np
+from matplotlib import rc_context
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 from ..analysis.schema import SETTINGS, AnalysisView, ComparisonView
 from .formatting import Rich, fnum, in_range_math, join_and, plural, ratio_text
 from .mathtext import Code, Math, sci
 
-__all__ = ["build_accuracy", "comparison_sentences", "primary_comparison"]
+__all__ = ["build_accuracy", "comparison_sentences", "primary_comparison", "work_precision_figure"]
+
+_RC = {"font.size": 9.5, "axes.labelsize": 9.5, "legend.fontsize": 8.5, "svg.fonttype": "none", "pdf.fonttype": 42,
+       "axes.grid": True, "grid.alpha": 0.3, "grid.linewidth": 0.6}
+_METHOD = "#1f5fa8"
+_LEARNED = "#d1495b"
+_CLASSICAL = ["#2a9d8f", "#e9a03b", "#7b5ea7", "#8c564b", "#5c946e", "#c06c84", "#6b7a8f"]
+
+
+def _fl(x: Any) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def primary_comparison(a: AnalysisView) -> ComparisonView | None:
@@ -167,5 +188,56 @@ def build_accuracy(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, An
             sent = comparison_sentences(a, s)
             if sent:
                 paras.append(sent)
+    wp = a.work_precision
+    wp_caption: Rich = []
+    if wp is not None and wp.training_h is not None:
+        wp_caption = [f"Mean global error at T = {fnum(wp.T):.3g} over {wp.n_samples} held-out problems against the number of f "
+                      "evaluations, for constant step sizes from ", sci(wp.h[0], 3), " to ", sci(wp.h[-1], 3),
+                      "; the shaded band is the training range of h (", sci(wp.training_h[0], 3), " to ", sci(wp.training_h[1], 3), ")."]
     return {"intro": intro, "figure": "accuracy" if "accuracy" in figures else None, "slopes": slope_rows,
-            "table": table, "paragraphs": paras}
+            "table": table, "paragraphs": paras,
+            "wp_figure": "work_precision" if "work_precision" in figures else None, "wp_caption": wp_caption}
+
+
+def work_precision_figure(a: AnalysisView) -> Figure | None:
+    """Global error at the final time against f evaluations (log-log), learned and
+    classical methods; the evaluations of the training range of h shaded."""
+    wp = a.work_precision
+    if wp is None or not wp.errors:
+        return None
+    with rc_context(_RC):
+        fig = Figure(figsize=(6.2, 4.3))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot()
+        drawn = False
+        k_cl = 0
+        stages = None
+        for label, errs in wp.errors.items():
+            ev = np.array([_fl(v) for v in wp.evaluations.get(label, ())])
+            e = np.array([_fl(v) if v is not None else math.nan for v in errs])
+            if ev.size == 0 or ev.size != e.size:
+                continue
+            ok = np.isfinite(e) & (e > 0)
+            if not np.any(ok):
+                continue
+            if label == a.name:
+                color, marker = _METHOD, "o"
+                stages = ev[0] / max(1.0, math.ceil(_fl(wp.T) / _fl(wp.h[0]) - 1e-9)) if wp.h else None
+            elif label.endswith("(learned weights)"):
+                color, marker = _LEARNED, "s"
+            else:
+                color, marker = _CLASSICAL[k_cl % len(_CLASSICAL)], "^v<>dph"[k_cl % 7]
+                k_cl += 1
+            shown = f"{label} (distilled)" if label == a.name and any(k.endswith("(learned weights)") for k in wp.errors) else label
+            ax.loglog(ev[ok], e[ok], color=color, marker=marker, ms=4, lw=1.2, label=shown)
+            drawn = True
+        if not drawn:
+            return None
+        if wp.training_h is not None and stages:
+            lo, hi = (_fl(v) for v in wp.training_h)
+            T = _fl(wp.T)
+            ax.axvspan(T / hi * stages, T / lo * stages, color="0.85", zorder=0, label="training range of h")
+        ax.set_xlabel(f"f evaluations to reach T = {_fl(wp.T):.3g}")
+        ax.set_ylabel("mean global error at T")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False, ncol=2)
+        return fig

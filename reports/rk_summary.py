@@ -213,8 +213,9 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
 
     tv = a.training_verdict
     if learned and tv is not None and tv.status != "ok":
-        paras.append(["Training did not produce a usable integrator. ", (tv.message or "")[0:1].upper() + (tv.message or "")[1:] + ".",
-                      " The analysis below describes these weights as they are; algodiscover exited with code 1."])
+        msg = tv.message or f"training did not produce a usable integrator ({tv.status})"
+        paras.append([msg[0:1].upper() + msg[1:] + ".", " The analysis below describes these weights as they are; "
+                      "discover and analyze exit with code 1 on such a result."])
     prim = a.primary
     if learned and prim is not None and prim.method == "learned weights":
         ci = prim.ci95
@@ -252,7 +253,9 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
     if a.personalised_order is not None and fam is not None:
         v: Rich = [str(a.personalised_order), " on ", Code(fam.name)]
         if a.personalised_order_learned is not None:
-            v += [f" (learned weights: {a.personalised_order_learned})"]
+            n = a.personalised_order_learned
+            v += [f"; the learned float64 weights meet the family's conditions within 1e-6 up to order {n}" if n >= 1
+                  else "; the learned float64 weights miss even the family's order-1 condition by more than 1e-6"]
         facts.append(("Personalised order", v))
     if a.measured_order is not None:
         v = [sci(a.measured_order, 3)]

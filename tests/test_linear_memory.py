@@ -176,8 +176,8 @@ def test_memory_zero_is_unchanged():
 
 
 @pytest.mark.parametrize("model, message", [
-    ({"stages": 1, "outer": 4, "memory": 1, "startup": "rk4"}, "model.startup = 'rk4' is for ODEs"),
-    ({"stages": 1, "outer": 4, "memory": 1, "startup": "exact"}, "model.startup = 'exact' is for ODEs"),
+    ({"stages": 1, "outer": 4, "memory": 1, "startup": "rk4"}, "model.startup = 'rk4' applies to ODEs"),
+    ({"stages": 1, "outer": 4, "memory": 1, "startup": "exact"}, "model.startup = 'exact' applies to ODEs"),
     ({"stages": 1, "outer": 1, "memory": 1}, "model.outer must be at least model.memory + 1"),
     ({"stages": 1, "outer": 4, "memory": 1, "memory_form": "nesterov"}, "model.memory_form must be one of"),
 ])

@@ -163,7 +163,7 @@ def test_configuration_of_memory_and_its_errors():
            ({"model": {"memory": 9, "outer": 12}}, "model.memory must be an integer in 0..8"),
            ({"model": {"memory": 1, "outer": 3, "derivatives": "g"}}, "cannot be combined"),
            ({"problem": {"class": "linear", "family": "spd"}, "model": {"memory": 1, "outer": 3, "startup": "rk4"}},
-            "model.startup = 'rk4' is for ODEs")]
+            "model.startup = 'rk4' applies to ODEs")]
     for mapping, msg in bad:
         with pytest.raises(InputError, match=msg):
             config_from_mapping(mapping)

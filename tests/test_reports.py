@@ -164,6 +164,14 @@ def test_html_learned_report_sections_and_honest_wording(learned):
     else:
         assert "equally accurate within the interval" in html
     assert "95% bootstrap intervals" in html
+    # the work-precision diagram: global error at T against f evaluations, training range shaded
+    wp = learned["work_precision"]
+    assert "Work-precision diagram" in html and "training range of h" in html
+    assert set(wp["errors"]) >= {"R2N2-2-square", "R2N2-2-square (learned weights)", "Heun", "Midpoint", "Ralston2"}
+    assert wp["training_h"] == [0.01, 0.1] and min(wp["h"]) < 0.01 < 0.1 < max(wp["h"])
+    # the distilled method converges at order 2 in the global error: 4x fewer errors per halving of h, roughly
+    e = [x for x in wp["errors"]["R2N2-2-square"]]
+    assert e[-1] < 1e-3 * e[0]
     assert "<svg" in html and 'class="figure"' in html  # inlined matplotlib figures
     assert "@article{doncevic2024r2n2" in html and "arXiv" in html
     assert html.count("<svg") == html.count("</svg>")

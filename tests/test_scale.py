@@ -69,7 +69,7 @@ def test_make_loss_takes_the_moment_path_from_m_1024_on():
     _, opts, fam, probs, model = _setup(objective="residual")
     loss = make_loss(model, opts, fam, probs, 3)
     assert loss.__qualname__.startswith("moment_residual_loss")
-    assert float(loss()) == pytest.approx(float(residual_loss(model, probs, [4.0, 16.0, 64.0])()), rel=1e-10)
+    assert loss().item() == pytest.approx(residual_loss(model, probs, [4.0, 16.0, 64.0])().item(), rel=1e-10)
 
 
 @settings(max_examples=25, deadline=None)
