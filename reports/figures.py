@@ -460,8 +460,7 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "equal_cost": equal_cost_figure,
     "ms_stability": ms_stability_figure,
     "ms_order": ms_order_figure,
-    "ms_equal_cost": ms_equal_cost_figure,
-    "memory_factor": memory_factor_figure,
+    "ms_equal_cost": ms_equal_cost_figure, "memory_factor": memory_factor_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)
