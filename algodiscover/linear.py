@@ -166,7 +166,8 @@ def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> Linear
     memoryless iteration), and start-up rule ``"rk"`` (the configuration refuses others)."""
     m = cfg.model
     if m.memory and m.startup != "rk":
-        raise InputError(f"model.startup = {m.startup!r} is for ODEs; a linear solver with memory starts with plain R2N2 steps (startup = \"rk\")")
+        raise InputError(f"model.startup = {m.startup!r} applies to ODEs (classical or exact start-up values); a linear solver "
+                         "with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
     lo, hi = family.spectrum.interval
     scale = max(abs(lo), abs(hi))
     if family.spectrum.eigenvalues is not None:
