@@ -169,3 +169,21 @@ def test_jvp_analysis_validates_against_the_schema_and_counts_jvps(jvp_alg):
     page = render_mod.render_html(out)
     assert "Newton-type iteration with exact Jacobian-vector products" in page and "Newton-GMRES with exact JVPs" in page
     assert "alpha = &lt;v1, u&gt; / &lt;u, u&gt;" in page and "Measured local order" in page
+
+
+def test_scalar_family_run_predicts_and_measures_order_two():
+    """A user scalar family x^3 + x - p: the one-stage minimal-residual iteration is Newton;
+    the analysis predicts order 2 from the family's own Taylor coefficients at its root
+    (leading coefficient a2/a1 = 3x*/(3x*^2 + 1)) and measures about 2 on held-out instances."""
+    cfg = RunConfig("nonlinear", "custom", model=ModelConfig(stages=1, outer=3, derivatives=("F",)),
+                    train=TrainConfig(adam_steps=5, lr=0.01, lbfgs_steps=0), custom_family=CUBIC,
+                    options={"step_length": "minimal-residual", "samples": 16, "heldout": 6, "tune_instances": 2,
+                             "tol": 1e-13})
+    alg = train_run(cfg, progress=False)
+    out = analyze_run(alg, progress=False)
+    jv = out["nonlinear"]["jvp"]
+    fam = jv["predicted_order_family"]
+    r = fam["at"]["root"]
+    assert abs(r**3 + r - fam["at"]["params"]["p"]) < 1e-12
+    assert fam["order"] == 2 and fam["leading_coefficient"] == pytest.approx(3 * r / (3 * r * r + 1), rel=1e-9)
+    assert jv["measured_order"]["median"] == pytest.approx(2.0, abs=0.3)
