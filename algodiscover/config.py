@@ -17,9 +17,10 @@ A configuration file mirrors :class:`RunConfig`::
     init_scale = 0.1
     derivatives = "none"       # ODEs: "none", "g" (every stage evaluates f and g = f'(y) f(y)),
                                # or one token per stage from "f", "g", "fg", e.g. ["fg", "g"]
-    memory = 0                 # ODEs: earlier outer iterations the update reuses (0: plain R2N2)
+    memory = 0                 # ODEs, linear: earlier outer iterations the update reuses (0: plain R2N2)
     memory_form = "full"       # full | adams (no past differences) | momentum (no past evaluations)
-    startup = "rk4"            # first `memory` steps: rk4 | rk (plain R2N2 steps) | exact (reference)
+    startup = "rk4"            # first `memory` steps: rk4 | rk (plain R2N2 steps) | exact (reference);
+                               # linear: rk only (its default)
 
     [train]
     adam_steps = 300
@@ -157,11 +158,9 @@ class RunConfig:
         if self.model.derivatives is not None and not nonlinear_pattern and self.problem_class != "ode":
             raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods; tokens F, jvp for "
                              f"nonlinear systems), not {self.problem_class!r}")
-        if self.model.memory and self.problem_class not in ("ode", "nonlinear"):
-            raise InputError(f"model.memory applies to problem class ode in this version (multistep methods), not {self.problem_class!r}")
-        if self.model.memory and self.problem_class == "nonlinear" and self.model.startup != "rk":
-            raise InputError(f"model.startup = {self.model.startup!r} applies to ODEs (classical or exact start-up values); a nonlinear "
-                             "solver with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
+        if self.model.memory and self.problem_class in ("linear", "nonlinear") and self.model.startup != "rk":
+            raise InputError(f"model.startup = {self.model.startup!r} applies to ODEs (classical or exact start-up values); a "
+                             f"{self.problem_class} solver with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
@@ -353,7 +352,7 @@ def default_config(problem_class: str = "ode") -> RunConfig:
     if problem_class == "ode":
         return RunConfig("ode", "square", 0, None, ModelConfig(stages=2), TrainConfig(), {})
     if problem_class == "linear":
-        return RunConfig("linear", "spd", 0, None, ModelConfig(stages=4, outer=3), TrainConfig(adam_steps=300, lr=0.02, lbfgs_steps=300), {})
+        return RunConfig("linear", "spd", 0, None, ModelConfig(stages=4, outer=3, startup="rk"), TrainConfig(adam_steps=300, lr=0.02, lbfgs_steps=300), {})
     if problem_class == "nonlinear":
         return RunConfig("nonlinear", "hequation", 0, None, ModelConfig(stages=2, outer=6), TrainConfig(adam_steps=200, lr=0.01, lbfgs_steps=200), {})
     raise InputError(f"unknown problem class {problem_class!r}")

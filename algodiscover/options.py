@@ -21,7 +21,9 @@ __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig
 
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
-OBJECTIVES = ("residual", "minimax", "spectral")
+OBJECTIVES = ("residual", "minimax", "spectral", "auto")
+#: held-out systems x unknowns that ``linear.heldout = "auto"`` keeps in one comparison block
+HELDOUT_ENTRIES = 2**19
 MODES = ("derivative-free", "newton-krylov")
 RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
@@ -54,6 +56,9 @@ class OdeTrainingConfig:
     taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
         order conditions up to p)
     taylor_weight : weight of the regulariser
+    distill_objective : which member of a family of methods distillation returns:
+        ``"nearest"`` (to the learned weights) or ``"principal-error"`` (the smallest
+        principal error, on the family for a personalised target)
     """
 
     samples: int = 512
@@ -62,6 +67,7 @@ class OdeTrainingConfig:
     taylor_order: int = 0
     taylor_mode: str = "general"
     taylor_weight: float = 100.0
+    distill_objective: str = "nearest"
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or not 1 <= self.samples <= sample_limit():
@@ -74,6 +80,10 @@ class OdeTrainingConfig:
             raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
         if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
             raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
+        from .analysis.distillation import OBJECTIVES
+
+        if self.distill_objective not in OBJECTIVES:
+            raise InputError(f"ode.distill_objective must be one of {', '.join(OBJECTIVES)}, got {self.distill_objective!r}")
         from .analysis import get_method
 
         get_method(self.reference_method)  # raises a clear error for unknown names
@@ -87,7 +97,11 @@ class LinearTrainingConfig:
     """The ``[linear]`` section.
 
     samples : training systems (matrices for ``spd``, right-hand sides otherwise)
-    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
+    objective : ``"residual"``, ``"minimax"``, ``"spectral"`` (module docstring of
+        :mod:`algodiscover.linear`) or ``"auto"`` (default): ``"spectral"`` where the
+        training systems share one matrix and the right-hand sides are unit vectors (then the
+        systems differ only in the weights of the eigencomponents, the spectrum is what they
+        share, and training costs nothing that grows with m), ``"residual"`` otherwise
     weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
     weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
     h : ``"learned"`` or a fixed positive number
@@ -96,8 +110,10 @@ class LinearTrainingConfig:
     minimax_outer : outer iterations M of the minimax objective
     temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
     grid : points on the spectral interval for the spectral objective
-    heldout : held-out systems in the measured comparison (default 100, so that the
-        bootstrap intervals of its ratios are narrow); ``tol`` its target relative residual
+    heldout : held-out systems in the measured comparison, or ``"auto"`` (default): 100
+        (so that the bootstrap intervals of its ratios are narrow) up to m = 5242 unknowns,
+        then ``2^19 // m`` (at least 2), so that one block of held-out systems holds at most
+        2^19 numbers; ``tol`` its target relative residual
         ``||r|| / ||r0||``; ``max_matvecs`` its budget per method and system
     rhs : the distribution of the right-hand sides, for training and held-out systems alike:
         ``"unit"`` (default: Gaussian vectors scaled to unit norm), ``"box"``
@@ -114,7 +130,7 @@ class LinearTrainingConfig:
     """
 
     samples: int = 256
-    objective: str = "residual"
+    objective: str = "auto"
     weight_base: float = 4.0
     weights: tuple[float, ...] | None = None
     h: str | float = "learned"
@@ -122,7 +138,7 @@ class LinearTrainingConfig:
     minimax_outer: int = 16
     temperature: float = 200.0
     grid: int = 512
-    heldout: int = 100
+    heldout: int | str = "auto"
     tol: float = 1e-10
     max_matvecs: int = 20_000
     rhs: str = "unit"
@@ -170,7 +186,8 @@ class LinearTrainingConfig:
         posint("minimax_outer", 1, 1000)
         posnum("temperature")
         posint("grid", 2, 1_000_000)
-        posint("heldout", 1, 10_000)
+        if not (isinstance(self.heldout, str) and self.heldout == "auto"):
+            posint("heldout", 1, 10_000)
         posnum("tol")
         if self.tol >= 1:
             raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
@@ -223,6 +240,12 @@ class LinearTrainingConfig:
     @property
     def learn_h(self) -> bool:
         return self.h == "learned"
+
+    def heldout_count(self, m: int) -> int:
+        """Held-out systems for systems of order m (``"auto"``: see the class docstring)."""
+        if isinstance(self.heldout, int):
+            return self.heldout
+        return int(min(100, max(2, HELDOUT_ENTRIES // max(int(m), 1))))
 
     def family_kwargs(self, family: str) -> dict[str, Any]:
         """The family parameters that were given, checked against what ``family`` reads."""
