@@ -491,8 +491,13 @@ def build_newton(a: AnalysisView) -> dict[str, Any] | None:
         how = "the family\u2019s analytic Jacobian" if (jc.jacobian or "").startswith("analytic") else "forward-mode autodiff"
         intro.append(f"; Newton with the exact Jacobian also counts each Jacobian as {fnum(jc.jacobian_in_F):.3g} evaluations, its cost measured "
                      f"in wall time ({how}; a finite-difference Jacobian would cost {_size(fam)})")
+    if nl.jvp is not None and nl.jvp.jvp_in_F is not None:
+        intro.append(f"; the learned iteration and Newton-GMRES also count each exact Jacobian-vector product as {fnum(nl.jvp.jvp_in_F):.3g} "
+                     "evaluations (measured in wall time when the learned iteration was trained), so their costs are F-evaluation equivalents")
+    depths = sorted({int(m[len("anderson("):-1]) for c in (_setting(nl, s) for s in SETTINGS) if c is not None for m in c.methods
+                     if m.startswith("anderson(")}) or [3, 4, 5]
     intro += [". SciPy\u2019s ", Code("newton_krylov"), " runs at its defaults and tuned; ", Code("anderson"),
-              " (depth M = 3, 4, 5) and Picard have their options tuned on training instances, never on held-out ones. "
+              f" (depth M = {', '.join(str(d) for d in depths)}) and Picard have their options tuned on training instances, never on held-out ones. "
               "Learned \u00f7 method: the median over the instances both solved of the per-instance ratio learned / method (below 1: the "
               "learned iteration needs fewer), with its 95\u00a0% percentile-bootstrap interval over the instances; the verdict says whether "
               "the learned iteration needs fewer or more evaluations, only where the interval excludes 1 (\u201cno sig. difference\u201d where "
