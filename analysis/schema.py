@@ -684,6 +684,8 @@ class LinearisationView(_AnalysisPart):
     unsolved: int | None = None
     per_instance_rates: tuple[float, ...] = ()
     meaning: str | None = None
+    memory_recurrence: str | None = None
+    memory_identified_as: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -767,6 +769,21 @@ class NonlinearView(_AnalysisPart):
     baselines: BaselinesView | None = None
     comparison: NewtonSettingsView | None = None
     jvp: "NonlinearJvpView | None" = None
+    memory: "NonlinearMemoryView | None" = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearMemoryView(_AnalysisPart):
+    """R2N2 with memory M for nonlinear systems: the learned memory weights."""
+
+    depth: int
+    form: str | None = None
+    startup: str | None = None
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    anderson_same_depth: str | None = None
+    recurrence: str | None = None
+    identified_as: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

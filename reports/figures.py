@@ -429,7 +429,7 @@ def linearisation_figure(a: AnalysisView) -> Figure | None:
     c = _poly(lin.residual_polynomial_coefficients)
     spec = lin.spectrum or SpectrumView()
     iv = spec.interval or ()
-    if c is None or len(iv) != 2 or not spec.real:
+    if c is None or len(iv) != 2 or not spec.real or lin.memory_recurrence:  # with memory |q| is not the local rate
         return None
     lo, hi = _float(iv[0]), _float(iv[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > 0):

@@ -250,6 +250,13 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         if st.outer:
             p1.append(f" with {plural(int(st.outer), 'outer iteration')} unrolled")
         p1.append(".")
+    if nl.memory is not None:
+        mm = nl.memory
+        p1 += [f" The outer update also reuses the last {plural(mm.depth, 'iteration')} (memory {mm.depth}, form {mm.form or 'full'}; "
+               "the first ones are plain R2N2 steps) with learned weights \u03b2 = ",
+               ", ".join(f"{fnum(v):.4g}" for v in mm.betas), " on past differences and \u03b3 = ",
+               ", ".join(f"{fnum(v):.4g}" for row in mm.gammas for v in row),
+               " on past evaluations: no extra evaluation and no least-squares solve per iteration."]
     paras: list[Rich] = [p1]
     if mode == "jvp" and jv is not None:
         paras.append(_jvp_order_paragraph(jv))
@@ -262,6 +269,9 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         unit = "per Newton step" if mode == "newton-krylov" else "per outer iteration"
         if mode == "newton-krylov":
             p2 += ["the inner residual factor ", MAXQ, " is the forcing term of the inexact Newton iteration, so it gives the local rate per Newton step"]
+        elif lin.memory_recurrence:
+            p2 += ["the error obeys the linear recurrence of the memory iteration; its local factor per outer iteration on an eigenvalue "
+                   "is the spectral radius of the recurrence\u2019s companion matrix"]
         else:
             p2 += ["the local convergence factor is ", MAXQ, " with ", QR]
         p2 += _rate_clause(lin, unit)
@@ -367,7 +377,7 @@ def build_nl_iteration(a: AnalysisView) -> dict[str, Any] | None:
         if st.max_backtracks is not None:
             sg.append(f"; a rejected step is halved up to {st.max_backtracks} times")
         params.append(("Safeguard", sg))
-    coeffs = nl.linearisation.residual_polynomial_coefficients if nl.linearisation is not None else None
+    coeffs = nl.linearisation.residual_polynomial_coefficients if nl.linearisation is not None and not nl.linearisation.memory_recurrence else None
     q = coefficients_polynomial_math(coeffs)
     if mode == "newton-krylov":
         q_text: Rich = ["The inner iteration multiplies the residual of the linearised system by ", QR, ":"]
@@ -427,8 +437,14 @@ def build_linearisation(a: AnalysisView, figures: Sequence[str] = ()) -> dict[st
     if lin.instances:
         rows.append(("Instances", [f"{lin.instances} held-out" + (f" and {lin.corners} corners of the parameter range" if lin.corners else "")
                                    + (f"; {lin.unsolved} not solved to 1e-12 and left out" if lin.unsolved else "")]))
-    if mode == "newton-krylov":
-        meaning: Rich = ["The inner iteration reduces the residual of the linearised system by at most ", MAXQ,
+    if lin.memory_recurrence:
+        rows[0] = ("Factor per outer iteration", ["spectral radius of the companion matrix, worst on the hull: ", sci(fac.per_outer, 4)])
+        meaning: Rich = ["With memory the error obeys the recurrence ", Code(lin.memory_recurrence),
+                         " (\u03bb an eigenvalue of the Jacobian at the solution); it shrinks per outer iteration by the spectral radius of "
+                         "its companion matrix, computed on each instance\u2019s own eigenvalues (the local rate)"
+                         + (f"; the recurrence is {lin.memory_identified_as}" if lin.memory_identified_as else "") + "."]
+    elif mode == "newton-krylov":
+        meaning = ["The inner iteration reduces the residual of the linearised system by at most ", MAXQ,
                          " per pass near the solution; that reduction is the forcing term of the inexact Newton iteration, so the error of "
                          "the outer iteration shrinks locally by the local rate per Newton step."]
     else:
@@ -475,8 +491,13 @@ def build_newton(a: AnalysisView) -> dict[str, Any] | None:
         how = "the family\u2019s analytic Jacobian" if (jc.jacobian or "").startswith("analytic") else "forward-mode autodiff"
         intro.append(f"; Newton with the exact Jacobian also counts each Jacobian as {fnum(jc.jacobian_in_F):.3g} evaluations, its cost measured "
                      f"in wall time ({how}; a finite-difference Jacobian would cost {_size(fam)})")
+    if nl.jvp is not None and nl.jvp.jvp_in_F is not None:
+        intro.append(f"; the learned iteration and Newton-GMRES also count each exact Jacobian-vector product as {fnum(nl.jvp.jvp_in_F):.3g} "
+                     "evaluations (measured in wall time when the learned iteration was trained), so their costs are F-evaluation equivalents")
+    depths = sorted({int(m[len("anderson("):-1]) for c in (_setting(nl, s) for s in SETTINGS) if c is not None for m in c.methods
+                     if m.startswith("anderson(")}) or [3, 4, 5]
     intro += [". SciPy\u2019s ", Code("newton_krylov"), " runs at its defaults and tuned; ", Code("anderson"),
-              " (depth M = 3, 4, 5) and Picard have their options tuned on training instances, never on held-out ones. "
+              f" (depth M = {', '.join(str(d) for d in depths)}) and Picard have their options tuned on training instances, never on held-out ones. "
               "Learned \u00f7 method: the median over the instances both solved of the per-instance ratio learned / method (below 1: the "
               "learned iteration needs fewer), with its 95\u00a0% percentile-bootstrap interval over the instances; the verdict says whether "
               "the learned iteration needs fewer or more evaluations, only where the interval excludes 1 (\u201cno sig. difference\u201d where "

@@ -169,3 +169,45 @@ def test_jvp_analysis_validates_against_the_schema_and_counts_jvps(jvp_alg):
     page = render_mod.render_html(out)
     assert "Newton-type iteration with exact Jacobian-vector products" in page and "Newton-GMRES with exact JVPs" in page
     assert "alpha = &lt;v1, u&gt; / &lt;u, u&gt;" in page and "Measured local order" in page
+
+
+def test_scalar_family_run_predicts_and_measures_order_two():
+    """A user scalar family x^3 + x - p: the one-stage minimal-residual iteration is Newton;
+    the analysis predicts order 2 from the family's own Taylor coefficients at its root
+    (leading coefficient a2/a1 = 3x*/(3x*^2 + 1)) and measures about 2 on held-out instances."""
+    cfg = RunConfig("nonlinear", "custom", model=ModelConfig(stages=1, outer=3, derivatives=("F",)),
+                    train=TrainConfig(adam_steps=5, lr=0.01, lbfgs_steps=0), custom_family=CUBIC,
+                    options={"step_length": "minimal-residual", "samples": 16, "heldout": 6, "tune_instances": 2,
+                             "tol": 1e-13})
+    alg = train_run(cfg, progress=False)
+    out = analyze_run(alg, progress=False)
+    jv = out["nonlinear"]["jvp"]
+    fam = jv["predicted_order_family"]
+    r = fam["at"]["root"]
+    assert abs(r**3 + r - fam["at"]["params"]["p"]) < 1e-12
+    assert fam["order"] == 2 and fam["leading_coefficient"] == pytest.approx(3 * r / (3 * r * r + 1), rel=1e-9)
+    assert jv["measured_order"]["median"] == pytest.approx(2.0, abs=0.3)
+
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_weights = st.floats(-2.0, 2.0, allow_nan=False, width=32)
+
+
+@settings(max_examples=25, deadline=None)
+@given(pattern=st.lists(st.sampled_from(["F", "jvp"]), min_size=0, max_size=2), data=st.data())
+def test_minimal_residual_step_is_newton_on_scalars_for_any_weights(pattern, data):
+    """Whatever the stages and weights (with s != 0 to first order), alpha s = -F/F' on a
+    scalar: the error map is Newton's, e+ = (a2/a1) e^2 + O(e^3)."""
+    pat = ["F"] + pattern
+    n = len(pat)
+    W = [[data.draw(_weights) if l < j else 0.0 for l in range(n)] for j in range(n)]
+    b = [data.draw(_weights) for _ in range(n)]
+    h = data.draw(st.floats(0.125, 3.0))
+    a = [Fraction(7, 5), Fraction(1, 3), Fraction(-2, 7)]
+    lin = predicted_scalar_order(pat, W, b, h, "learned", taylor=a)["coefficients"][1]
+    if lin == pytest.approx(1.0, abs=1e-9):  # s vanishes to first order: no step direction
+        return
+    r = predicted_scalar_order(pat, W, b, h, "minimal-residual", taylor=a, terms=3)
+    assert r["order"] == 2 and r["leading_coefficient"] == pytest.approx(float(a[1] / a[0]), rel=1e-9)

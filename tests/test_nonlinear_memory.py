@@ -97,4 +97,8 @@ def test_memory_analysis_compares_with_anderson_at_the_same_depth_and_validates(
     e = comp["ratios"]["anderson(1)"]
     assert e["n"] == 10 and (e["ci95"] is None or e["ci95"][0] <= e["value"] <= e["ci95"][1])
     assert "Anderson(1) at the same depth" in out["summary"]
-    AnalysisView.read(out)
+    assert AnalysisView.read(out).nonlinear_section.memory.depth == 1
+    from algodiscover.reports import render as render_mod
+
+    page = render_mod.render_html(out)
+    assert "spectral radius of the companion matrix" in page and "no least-squares solve" in page
