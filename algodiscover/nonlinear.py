@@ -166,6 +166,14 @@ class NonlinearSolver:
         self.max_backtracks = int(max_backtracks)
         self.name = name
 
+    def __repr__(self) -> str:
+        b = [float(f"{v:.6g}") for v in self.b]
+        W = [[float(f"{v:.6g}") for v in row[:i]] for i, row in enumerate(self.W) if i]
+        mem = f", memory={self.memory}, betas={[float(f'{v:.6g}') for v in self.betas]}" if self.memory else ""
+        inner = f", inner_outer={self.inner_outer}" if self.mode == "newton-krylov" else ""
+        return (f"{type(self).__name__}({self.name!r}: mode={self.mode!r}, stages={len(self.b)}, h={self.h:.6g}, b={b}"
+                + (f", W_lower={W}" if W else "") + mem + inner + ")")
+
     def solve(self, F: Callable[[np.ndarray], np.ndarray], x0: Any, *, tol: float = 1e-10, maxiter: int = 200,
               max_evaluations: int | None = None, callback: Callable[[np.ndarray], Any] | None = None) -> SolveResult:
         """Iterate until ``||F(x)||_2 <= tol``. ``maxiter`` counts outer iterations."""

@@ -202,6 +202,13 @@ class JvpSolver:
         self.jvp_in_F, self.name = float(jvp_in_F), name
         self.mode = "jvp"
 
+    def __repr__(self) -> str:
+        b = [float(f"{v:.6g}") for v in self.b]
+        W = [[float(f"{v:.6g}") for v in row[:i]] for i, row in enumerate(self.W) if i]
+        return (f"{type(self).__name__}({self.name!r}: stages={list(self.pattern)}, step_length={self.step_length!r}, "
+                f"h={self.h:.6g}, b={b}" + (f", W_lower={W}" if W else "")
+                + f", cost_per_step={self.cost_per_step:.4g} F (one JVP = {self.jvp_in_F:.3g} F))")
+
     @property
     def jvps_per_step(self) -> int:
         return sum(1 for t in self.pattern if t == "jvp") + (1 if self.step_length == "minimal-residual" else 0)
