@@ -155,8 +155,17 @@ class MemoryIterationAnalysis:
     def text(self) -> str:
         """``r_{k+1} = (c_0(lam)) r_k + (c_1(lam)) r_{k-1}`` with 6 significant digits."""
         cs = recurrence_lambda_coefficients(self.recurrence)
-        parts = [f"({sp.sstr(_rounded(c, self.recurrence.exact))}) {_r(m)[0]}" for m, c in enumerate(cs)]
-        return "r_{k+1} = " + " + ".join(parts)
+        terms: list[tuple[str, str]] = []
+        for m, c in enumerate(cs):
+            c = _rounded(c, self.recurrence.exact)
+            if c == 0:
+                continue
+            if c.is_Number:  # a constant: "- 0.27 r_{k-1}", not "+ (-0.27) r_{k-1}"
+                terms.append(("-", f"{sp.sstr(-c)} {_r(m)[0]}") if c < 0 else ("+", f"{sp.sstr(c)} {_r(m)[0]}"))
+            else:
+                terms.append(("+", f"({sp.sstr(c)}) {_r(m)[0]}"))
+        out = " ".join((("-" if sg == "-" else "") if i == 0 else sg + " ") + body for i, (sg, body) in enumerate(terms))
+        return "r_{k+1} = " + (out or "0")
 
     def latex(self) -> str:
         cs = recurrence_lambda_coefficients(self.recurrence)
