@@ -296,6 +296,9 @@ def _summary(analysis: dict[str, Any]) -> str:
         problem = training_problem(analysis)
         if problem:
             lines.append(f"warning: {problem}")
+        tgt = analysis.get("target_order") or {}
+        if tgt and not tgt.get("reached", True):
+            lines.append(f"note: {tgt['message']}")
         prim = analysis.get("primary") or {}
         dist = analysis.get("distillation") or {}
         hp = dist.get("high_precision")
@@ -401,13 +404,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    code = _warn_training({"training_verdict": _consistency(res.algorithm)})
+    # a warning only: `analyze` gives the verdict (and exit code 1) with the family's measurements
+    _warn_training({"training_verdict": _consistency(res.algorithm)})
     if args.json:
         _print_json(_files_json(res))
     else:
         print(f"final loss {res.algorithm.training.get('final_loss', float('nan')):.6g}; wrote {res.out_dir / 'algorithm.json'}"
               + ("" if args.quiet else f"; next: algodiscover analyze {res.out_dir}"))
-    return code
+    return 0
 
 
 def _consistency(alg) -> dict[str, Any] | None:  # noqa: ANN001

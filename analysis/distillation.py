@@ -196,10 +196,11 @@ OBJECTIVES = ("nearest", "principal-error")
 VERIFY_DPS = 60
 VERIFIED_TOL = 1e-40
 #: A condition set is within reach when the weights must move by at most this many times
-#: the size of the residuals they show on it (and by at most ``radius``).
+#: the size of the residuals they show on it, or by at most ``REACH_FLOOR`` (and by at most
+#: ``radius``).
 REACH_RATIO = 30.0
-#: Distances below this count as noise; one more than ``REACH_JUMP`` times the next
-#: smaller distance (of another candidate set) is out of reach.
+#: Distances below this count as noise; one more than ``REACH_JUMP`` times the smallest
+#: distance (of any candidate set, at least this floor) is out of reach.
 REACH_FLOOR = 1e-3
 REACH_JUMP = 100.0
 #: Random restarts of Gauss-Newton when it does not converge from the learned weights.
@@ -415,7 +416,7 @@ def _reach_of(tableau: ButcherTableau, conds: ConditionSet, mask: np.ndarray, x0
             return Reach(conds.name, math.inf, res0, False, "none converged"), None
         x, start = best[1], f"random start {best[2]} of {restarts}"
     dist = float(np.max(np.abs(x - x0) / scale)) if x0.size else 0.0
-    reached = dist <= radius and dist <= REACH_RATIO * max(res0, 1e-15)
+    reached = dist <= radius and (dist <= REACH_FLOOR or dist <= REACH_RATIO * max(res0, 1e-15))
     return Reach(conds.name, dist, res0, reached, start), x
 
 
@@ -432,15 +433,15 @@ def _search(tableau, targets, mask, x0, scale, radius, max_denominator, max_cand
         reach.append(rc)
         if xr is not None:
             points[conds.name] = xr
-    # no jump of more than REACH_JUMP between successive distances (clamped below at
-    # REACH_FLOOR) up to a set's own distance: an order the weights do not have needs a
-    # move far larger than the noise they carry on the orders they have
+        if rc.reached and rc.distance <= REACH_FLOOR:
+            break  # within the noise floor: no later (less ambitious) set can push it out of reach
+    if deadline.expired():
+        raise _OutOfTime
+    # at most REACH_JUMP times the smallest move (clamped below at REACH_FLOOR): an order
+    # the weights do not have needs a move far larger than the noise they carry on the
+    # orders they have
     dists = sorted(max(r.distance, REACH_FLOOR) for r in reach if r.reached)
-    cut = dists[0] if dists else 0.0
-    for lo, hi in zip(dists, dists[1:]):
-        if hi > REACH_JUMP * lo:
-            break
-        cut = hi
+    cut = REACH_JUMP * dists[0] if dists else 0.0
     for k, r in enumerate(reach):
         if r.reached and max(r.distance, REACH_FLOOR) > cut:
             reach[k] = Reach(r.target, r.distance, r.residual, False, r.start)

@@ -288,6 +288,17 @@ class WorkPrecisionView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class TargetOrderView(_AnalysisPart):
+    target: int
+    mode: str = "general"
+    learned: int | None = None
+    distilled: int | None = None
+    reached: bool = True
+    residual: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TrainingVerdictView(_AnalysisPart):
     status: str = "ok"
     message: str | None = None
@@ -1045,6 +1056,7 @@ class AnalysisView(_AnalysisPart):
     primary: PrimaryView | None = None
     comparison_learned: ComparisonView | None = None
     work_precision: WorkPrecisionView | None = None
+    target_order: TargetOrderView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None

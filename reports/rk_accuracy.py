@@ -116,8 +116,9 @@ def comparison_sentences(a: AnalysisView, setting: str = "in_distribution") -> R
             else:
                 out += [" The distilled method is as accurate as the learned weights within the interval (error ratio ", ratio_text(r), f"{tail})."]
         elif v == "better":
+            smaller = (f", i.e. a {100 * (1 - r):.2g}% smaller error" if r > 0.5 else f", i.e. {1 / r:.2g} times smaller error") if r > 0 else ""
             out += [" The learned float64 weights are more accurate than the distilled method (error ratio ",
-                    ratio_text(r), f"{tail}" + (f", i.e. {1 / r:.2g} times smaller error)" if r > 0 else ")"), "."]
+                    ratio_text(r), f"{tail}{smaller})", "."]
         elif v == "worse":
             out += [" The distilled method is more accurate than the learned float64 weights (error ratio ", ratio_text(r), f"{tail})."]
         else:

@@ -216,6 +216,9 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
         msg = tv.message or f"training did not produce a usable integrator ({tv.status})"
         paras.append([msg[0:1].upper() + msg[1:] + ".", " The analysis below describes these weights as they are; "
                       "discover and analyze exit with code 1 on such a result."])
+    tgt = a.target_order
+    if learned and tgt is not None and not tgt.reached and tgt.message:
+        paras.append([tgt.message[0:1].upper() + tgt.message[1:] + "."])
     prim = a.primary
     if learned and prim is not None and prim.method == "learned weights":
         ci = prim.ci95

@@ -139,5 +139,8 @@ def test_garbage_training_warns_and_exits_1(tmp_path, capsys):
     assert " None" not in prose and "n/a" not in prose
     assert main(["analyze", str(out / "algorithm.json"), "--json"]) == 1
     capsys.readouterr()
+    # train alone warns (from the weights' sum); analyze gives the verdict and the exit code
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "t"), "--quiet"]) == 0
     if not d["training_verdict"]["consistent"]:
-        assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "t"), "--quiet"]) == 1
+        assert "algodiscover: warning: training did not produce a usable integrator" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "t" / "algorithm.json"), "--format", "none", "--quiet"]) == 1

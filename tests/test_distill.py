@@ -254,3 +254,19 @@ def test_objective_principal_error_picks_a_more_accurate_family_member():
     assert e_best < principal_error_norm(get_method("3/8-rule"), 4)
     with pytest.raises(ValueError, match="objective"):
         distill(t, objective="prettiest")
+
+
+@pytest.mark.parametrize("name, noise", [("RK4", 1e-4), ("DormandPrince5(4)", 1e-6)])
+def test_check_of_a_noisy_tableau_identifies_the_original(name, noise, tmp_path, capsys):
+    """``algodiscover check noisy.json`` chooses the order by reach (not by a fixed 1e-6
+    residual threshold) and prints the exact original."""
+    import json
+
+    from algodiscover.cli import main
+
+    _, noisy = _noisy(name, noise, 7)
+    p = tmp_path / "noisy.json"
+    p.write_text(json.dumps({"A": noisy.A.tolist(), "b": noisy.b.tolist()}))
+    assert main(["check", str(p), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["identified_as"] == name and d["exact_order"] == catalogue()[name].order

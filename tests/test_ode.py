@@ -274,3 +274,18 @@ def test_order_six_regulariser_on_square_distils_without_losing_order_or_accurac
         assert hp["residual"] < 1e-40 and hp["label"] == "verified to 1e-40" and hp["digits"] == 60
     # the distilled method beats RK4 on its family at equal cost (ratio > 1, whole interval)
     assert d["comparison"]["ci95"]["in_distribution"]["RK4"][0] > 1.0
+    assert d["target_order"]["reached"] and d["target_order"]["target"] == 6
+
+
+def test_a_missed_taylor_target_is_stated_with_its_shortfall():
+    """4 stages on square aiming at personalised order 8: the run says the target was not
+    reached, by how many orders, with the learned weights' residual at the first order missed."""
+    cfg = replace(default_config("ode").with_overrides(family="square", stages=4),
+                  options={"taylor_order": 8, "taylor_mode": "family"})
+    d = analyze_run(train_run(cfg, progress=False)).to_json()
+    t = d["target_order"]
+    if t["reached"]:
+        pytest.skip("this training reached personalised order 8")
+    best = max(t["learned"], t["distilled"] or 0)
+    assert best < 8 and f"{8 - best} short" in t["message"] and "was not reached" in t["message"]
+    assert t["residual"] is None or t["residual"] > 1e-6
