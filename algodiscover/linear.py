@@ -111,7 +111,7 @@ def family_for(name: str, opts: LinearTrainingConfig) -> LinearFamily:
         raise InputError(f"unknown linear family {name!r}; known: {', '.join(FAMILY_DESCRIPTIONS)}")
     fam = make_family(name, **opts.family_kwargs(name))
     rhs = rhs_distribution(opts.rhs, fam.size, mean=opts.rhs_mean, halfwidth=opts.rhs_halfwidth, path=opts.rhs_path,
-                           heldout=opts.heldout_count(fam.size))
+                           heldout=opts.heldout_count(fam.size, fam.matrix is not None))
     return fam.with_distribution(rhs, opts.x0)
 
 
@@ -537,7 +537,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     if h is None:
         raise InputError("algorithm.json: a krylov algorithm needs weights.h")
     tab = alg.tableau()
-    held = family.heldout(opts.heldout_count(family.size), alg.seed)
+    held = family.heldout(opts.heldout_count(family.size, family.matrix is not None), alg.seed)
     n = alg.stages
     spd = family.symmetric and family.positive_definite
     betas, gammas = list(alg.weights.get("betas") or []), [list(g) for g in alg.weights.get("gammas") or []]

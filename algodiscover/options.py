@@ -22,8 +22,9 @@ __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
 OBJECTIVES = ("residual", "minimax", "spectral", "auto")
-#: held-out systems x unknowns that ``linear.heldout = "auto"`` keeps in one comparison block
-HELDOUT_ENTRIES = 2**19
+#: ``linear.heldout = "auto"`` on one shared matrix of order m: ``HELDOUT_SCALE / sqrt(m)`` systems
+#: (a polynomial iteration's matvecs grow with the condition number, about m^(1/2) to m here)
+HELDOUT_SCALE = 2400.0
 MODES = ("derivative-free", "newton-krylov")
 RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
@@ -111,9 +112,11 @@ class LinearTrainingConfig:
     temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
     grid : points on the spectral interval for the spectral objective
     heldout : held-out systems in the measured comparison, or ``"auto"`` (default): 100
-        (so that the bootstrap intervals of its ratios are narrow) up to m = 5242 unknowns,
-        then ``2^19 // m`` (at least 2), so that one block of held-out systems holds at most
-        2^19 numbers; ``tol`` its target relative residual
+        (so that the bootstrap intervals of its ratios are narrow), and for systems that share
+        one matrix of order m > 576, ``round(2400 / sqrt(m))`` (at least 2: 38 at m = 4096, 9
+        at m = 65536, 2 at m = 10^6; the systems differ only in their right-hand sides, and
+        the comparison's cost grows with m times the matvecs, which grow with m too);
+        ``tol`` its target relative residual
         ``||r|| / ||r0||``; ``max_matvecs`` its budget per method and system
     rhs : the distribution of the right-hand sides, for training and held-out systems alike:
         ``"unit"`` (default: Gaussian vectors scaled to unit norm), ``"box"``
@@ -241,11 +244,14 @@ class LinearTrainingConfig:
     def learn_h(self) -> bool:
         return self.h == "learned"
 
-    def heldout_count(self, m: int) -> int:
-        """Held-out systems for systems of order m (``"auto"``: see the class docstring)."""
+    def heldout_count(self, m: int, shared: bool = True) -> int:
+        """Held-out systems for systems of order m, one ``shared`` matrix or one per system
+        (``"auto"``: see the class docstring)."""
         if isinstance(self.heldout, int):
             return self.heldout
-        return int(min(100, max(2, HELDOUT_ENTRIES // max(int(m), 1))))
+        if not shared:
+            return 100
+        return int(min(100, max(2, round(HELDOUT_SCALE / math.sqrt(max(int(m), 1))))))
 
     def family_kwargs(self, family: str) -> dict[str, Any]:
         """The family parameters that were given, checked against what ``family`` reads."""

@@ -163,7 +163,8 @@ def test_auto_objective_and_heldout_count():
     assert name == "residual" and "box" in why
     given_ = LinearTrainingConfig(objective="minimax")
     assert resolve_objective(given_, family_for("poisson2d", given_)) == ("minimax", 'linear.objective = "minimax" (given)')
-    assert [opts.heldout_count(m) for m in (256, 4096, 65536, 1 << 20)] == [100, 100, 8, 2]
+    assert [opts.heldout_count(m) for m in (256, 4096, 65536, 1 << 20)] == [100, 38, 9, 2]
+    assert opts.heldout_count(1 << 20, shared=False) == 100
     assert LinearTrainingConfig(heldout=7).heldout_count(1 << 20) == 7
 
 
