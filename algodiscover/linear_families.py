@@ -488,14 +488,14 @@ def make_family(name: str, *, size: int | None = None, interval: Sequence[float]
         spec = Spectrum((float(ev[0]), float(ev[-1])), "closed form 2 - 2 cos(k pi/(N+1))", ev)
         return LinearFamily(name, f"1D Poisson tridiag(-1, 2, -1), N = {n}", n, True, True, spec, {"size": n}, matrix=poisson1d(n))
     if name == "poisson2d":
-        n = _check_size(_DEFAULT_SIZE[name] if size is None else size, name, maximum=1000)
+        n = _check_size(_DEFAULT_SIZE[name] if size is None else size, name, maximum=2048)
         e1 = 2.0 - 2.0 * np.cos(np.arange(1, n + 1) * np.pi / (n + 1))
         ev = np.sort((e1[:, None] + e1[None, :]).ravel())
         spec = Spectrum((float(ev[0]), float(ev[-1])), "closed form (2 - 2 cos(j pi/(N+1))) + (2 - 2 cos(k pi/(N+1)))", ev)
         return LinearFamily(name, f"2D Poisson 5-point stencil, {n} x {n} grid (m = {n * n})", n * n, True, True, spec, {"size": n},
                             matrix=poisson2d(n))
     if name == "convdiff2d":
-        n = _check_size(_DEFAULT_SIZE[name] if size is None else size, name, maximum=1000)
+        n = _check_size(_DEFAULT_SIZE[name] if size is None else size, name, maximum=2048)
         pe = 10.0 if peclet is None else peclet
         if not isinstance(pe, (int, float)) or isinstance(pe, bool) or not math.isfinite(pe) or pe < 0:
             raise InputError(f"linear.peclet must be a finite number >= 0, got {peclet!r}")

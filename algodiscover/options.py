@@ -21,7 +21,10 @@ __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig
 
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
-OBJECTIVES = ("residual", "minimax", "spectral")
+OBJECTIVES = ("residual", "minimax", "spectral", "auto")
+#: ``linear.heldout = "auto"`` on one shared matrix of order m: ``HELDOUT_SCALE / sqrt(m)`` systems
+#: (a polynomial iteration's matvecs grow with the condition number, about m^(1/2) to m here)
+HELDOUT_SCALE = 2400.0
 MODES = ("derivative-free", "newton-krylov")
 RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
@@ -95,7 +98,11 @@ class LinearTrainingConfig:
     """The ``[linear]`` section.
 
     samples : training systems (matrices for ``spd``, right-hand sides otherwise)
-    objective : ``"residual"``, ``"minimax"`` or ``"spectral"`` (module docstring)
+    objective : ``"residual"``, ``"minimax"``, ``"spectral"`` (module docstring of
+        :mod:`algodiscover.linear`) or ``"auto"`` (default): ``"spectral"`` where the
+        training systems share one matrix and the right-hand sides are unit vectors (then the
+        systems differ only in the weights of the eigencomponents, the spectrum is what they
+        share, and training costs nothing that grows with m), ``"residual"`` otherwise
     weight_base : ``w_k = weight_base^k`` in the residual objective (default 4)
     weights : explicit ``[w_1, ..., w_K]`` instead (length ``model.outer``)
     h : ``"learned"`` or a fixed positive number
@@ -104,8 +111,12 @@ class LinearTrainingConfig:
     minimax_outer : outer iterations M of the minimax objective
     temperature : sharpness tau of the soft maximum (minimax and spectral objectives)
     grid : points on the spectral interval for the spectral objective
-    heldout : held-out systems in the measured comparison (default 100, so that the
-        bootstrap intervals of its ratios are narrow); ``tol`` its target relative residual
+    heldout : held-out systems in the measured comparison, or ``"auto"`` (default): 100
+        (so that the bootstrap intervals of its ratios are narrow), and for systems that share
+        one matrix of order m > 576, ``round(2400 / sqrt(m))`` (at least 2: 38 at m = 4096, 9
+        at m = 65536, 2 at m = 10^6; the systems differ only in their right-hand sides, and
+        the comparison's cost grows with m times the matvecs, which grow with m too);
+        ``tol`` its target relative residual
         ``||r|| / ||r0||``; ``max_matvecs`` its budget per method and system
     rhs : the distribution of the right-hand sides, for training and held-out systems alike:
         ``"unit"`` (default: Gaussian vectors scaled to unit norm), ``"box"``
@@ -122,7 +133,7 @@ class LinearTrainingConfig:
     """
 
     samples: int = 256
-    objective: str = "residual"
+    objective: str = "auto"
     weight_base: float = 4.0
     weights: tuple[float, ...] | None = None
     h: str | float = "learned"
@@ -130,7 +141,7 @@ class LinearTrainingConfig:
     minimax_outer: int = 16
     temperature: float = 200.0
     grid: int = 512
-    heldout: int = 100
+    heldout: int | str = "auto"
     tol: float = 1e-10
     max_matvecs: int = 20_000
     rhs: str = "unit"
@@ -178,7 +189,8 @@ class LinearTrainingConfig:
         posint("minimax_outer", 1, 1000)
         posnum("temperature")
         posint("grid", 2, 1_000_000)
-        posint("heldout", 1, 10_000)
+        if not (isinstance(self.heldout, str) and self.heldout == "auto"):
+            posint("heldout", 1, 10_000)
         posnum("tol")
         if self.tol >= 1:
             raise InputError(f"linear.tol must be below 1, got {self.tol!r}")
@@ -232,6 +244,15 @@ class LinearTrainingConfig:
     def learn_h(self) -> bool:
         return self.h == "learned"
 
+    def heldout_count(self, m: int, shared: bool = True) -> int:
+        """Held-out systems for systems of order m, one ``shared`` matrix or one per system
+        (``"auto"``: see the class docstring)."""
+        if isinstance(self.heldout, int):
+            return self.heldout
+        if not shared:
+            return 100
+        return int(min(100, max(2, round(HELDOUT_SCALE / math.sqrt(max(int(m), 1))))))
+
     def family_kwargs(self, family: str) -> dict[str, Any]:
         """The family parameters that were given, checked against what ``family`` reads."""
         given = {k: getattr(self, k) for k in _FAMILY_KEYS if getattr(self, k) is not None}
@@ -273,6 +294,9 @@ class NonlinearTrainingConfig:
     linearisation_instances : held-out instances whose Jacobians at the solution give the
         local convergence factor (its median and worst case; the corners of the parameter
         range are added)
+    step_length : with a JVP pattern (``[model] derivatives`` with F / jvp tokens,
+        :mod:`algodiscover.nonlinear_jvp`): ``"learned"`` (x + s; the default, None in a saved
+        configuration) or ``"minimal-residual"`` (x + alpha s, alpha from one more JVP)
     """
 
     mode: str = "derivative-free"
@@ -288,10 +312,13 @@ class NonlinearTrainingConfig:
     max_evaluations: int = 2000
     tune_instances: int = 16
     linearisation_instances: int = 100
+    step_length: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.step_length is not None and self.step_length not in ("learned", "minimal-residual"):
+            raise InputError(f"nonlinear.step_length must be learned or minimal-residual, got {self.step_length!r}")
         for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
                             ("max_evaluations", 1, 10**7), ("tune_instances", 1, 1000), ("linearisation_instances", 1, 2000)):
             v = getattr(self, key)
@@ -315,7 +342,10 @@ class NonlinearTrainingConfig:
         return cls(**options)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["step_length"] is None:  # unset: left out, so a run without a JVP pattern keeps its old record
+            del d["step_length"]
+        return d
 
 
 #: The options dataclass of each problem class.

@@ -163,6 +163,16 @@ class KrylovAnalysis:
         }
 
 
+def _shared_sparse(systems: Sequence[tuple[Any, np.ndarray]]) -> bool:
+    """One shared scipy sparse matrix of order >= BLOCK_MIN_SIZE: compare as a block."""
+    import scipy.sparse as sps
+
+    from .block_iterations import BLOCK_MIN_SIZE
+
+    A0 = systems[0][0]
+    return sps.issparse(A0) and A0.shape[0] >= BLOCK_MIN_SIZE and all(A is A0 for A, _ in systems)
+
+
 def _chebyshev_info(n: int, spectrum: Spectrum) -> dict[str, Any] | None:
     lo, hi = spectrum.interval
     if not 0 < lo < hi:
@@ -201,11 +211,17 @@ def analyze_polynomial_iteration(
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
     start: str = "x0 = 0",
+    betas: Sequence[float] = (),
+    gammas: Sequence[Sequence[float]] = (),
 ) -> KrylovAnalysis:
     """Residual polynomial (exact when possible), roots, pseudocode, convergence factor on
     ``spectrum`` against Chebyshev, distilled polynomial, identification and, given held-out
     ``systems``, the measured equal-matvec comparison (``seed`` fixes its bootstrap
-    intervals; ``start`` names the starting point in its counting note)."""
+    intervals; ``start`` names the starting point in its counting note). With ``betas`` /
+    ``gammas`` (memory M >= 1) the polynomial part describes one plain step (W, b, h), the
+    start-up step, and the measured comparison runs the iteration with memory
+    (:func:`~.iterations.run_memory_iteration`; its recurrence is analysed by
+    :func:`~.memory_krylov.analyze_memory_iteration`)."""
     if not tableau.is_explicit:
         raise AnalysisInputError("a polynomial iteration needs an explicit tableau (strictly lower triangular W)")
     if not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
@@ -240,9 +256,15 @@ def analyze_polynomial_iteration(
     else:
         rec = recurrence_pseudocode(tableau, float(h), name=name)
     comp = None
-    if systems:
+    if systems and _shared_sparse(systems) and not len(betas):  # the block runners are memoryless
+        from .block_iterations import compare_blocked
+
+        A0 = systems[0][0]
+        comp = compare_blocked(W, b, float(h), A0, np.array([r for _, r in systems]), spectrum, symmetric=symmetric, tol=tol,
+                               budget=budget, progress=progress, seed=seed, start=start)
+    elif systems:
         comp = compare_at_equal_matvecs(W, b, float(h), systems, spectrum, symmetric=symmetric, tol=tol, budget=budget,
-                                        progress=progress, seed=seed, start=start)
+                                        progress=progress, seed=seed, start=start, betas=betas, gammas=gammas)
     return KrylovAnalysis(
         stages=n, h=float(h), h_exact=h_ex, polynomial=q, polynomial_source=source, coefficients=coeffs, roots=roots,
         recurrence=rec, richardson_form=richardson_pseudocode(roots), spectrum=spectrum, factor=fac, chebyshev=cheb,

@@ -39,7 +39,8 @@ __all__ = [
     "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "RatioEstimateView",
     "FiniteTerminationView", "RhsView", "WorstInstanceView", "BaselinesView", "TunedView", "JacobianCostView",
     "MultistepView", "LmmView", "LmmConditionView", "ErrorConstantView", "ZeroStabilityView", "MultistepStabilityView",
-    "GlobalOrderView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
+    "GlobalOrderView", "RecurrenceCoefficientView", "RecurrenceView", "MemoryFactorView", "ExactFactorView", "OptimalTwoStepView",
+    "MemoryIterationView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
@@ -545,6 +546,72 @@ class RhsView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecurrenceCoefficientView(_AnalysisPart):
+    """One coefficient ``c_m(lambda)`` of the residual recurrence of an iteration with memory."""
+
+    m: int
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecurrenceView(_AnalysisPart):
+    text: str | None = None
+    latex: str | None = None
+    coefficients: tuple[RecurrenceCoefficientView, ...] = ()
+    exact: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryFactorView(_AnalysisPart):
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    at: float | Pair | None = None
+    on_eigenvalues: float | None = None
+    roots_at_worst: tuple[Pair, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactFactorView(_AnalysisPart):
+    per_outer: str | None = None
+    per_matvec: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimalTwoStepView(_AnalysisPart):
+    per_matvec: float | None = None
+    per_matvec_exact: str | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    alpha_exact: str | None = None
+    beta_exact: str | None = None
+    interval: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryIterationView(_AnalysisPart):
+    """``krylov.memory``: a linear iteration with memory (:mod:`analysis.memory_krylov`)."""
+
+    memory: int
+    form: str | None = None
+    startup: str | None = None
+    stages: int | None = None
+    matvecs_per_outer: int | None = None
+    h: float | None = None
+    b: tuple[float, ...] = ()
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    recurrence: RecurrenceView | None = None
+    factor: MemoryFactorView | None = None
+    exact_factor: ExactFactorView | None = None
+    optimal_two_step: OptimalTwoStepView | None = None
+    factor_ratio: float | None = None
+    identified_as: str | None = None
+    pseudocode: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearFamilyView(_AnalysisPart):
     name: str
     description: str | None = None
@@ -594,6 +661,7 @@ class KrylovView(_AnalysisPart):
     family: LinearFamilyView | None = None
     rk_view: NormalisedView | None = None
     objective: ObjectiveView | None = None
+    memory: MemoryIterationView | None = None
 
 
 # ================================================================== newton-krylov: nonlinear systems
@@ -627,6 +695,8 @@ class LinearisationView(_AnalysisPart):
     unsolved: int | None = None
     per_instance_rates: tuple[float, ...] = ()
     meaning: str | None = None
+    memory_recurrence: str | None = None
+    memory_identified_as: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -709,6 +779,60 @@ class NonlinearView(_AnalysisPart):
     linearisation: LinearisationView | None = None
     baselines: BaselinesView | None = None
     comparison: NewtonSettingsView | None = None
+    jvp: "NonlinearJvpView | None" = None
+    memory: "NonlinearMemoryView | None" = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearMemoryView(_AnalysisPart):
+    """R2N2 with memory M for nonlinear systems: the learned memory weights."""
+
+    depth: int
+    form: str | None = None
+    startup: str | None = None
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    anderson_same_depth: str | None = None
+    recurrence: str | None = None
+    identified_as: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderSummaryView(_AnalysisPart):
+    """Median and worst of a per-instance order or factor, with where the worst is."""
+
+    median: float | None = None
+    worst: float | None = None
+    worst_params: Mapping[str, float] | None = None
+    instances: int | None = None
+    missing: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictedOrderView(_AnalysisPart):
+    """The predicted order of a JVP iteration on a scalar equation (exact arithmetic)."""
+
+    order: int | None = None
+    leading_coefficient: float | None = None
+    local_factor: float | None = None
+    terms: int | None = None
+    taylor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearJvpView(_AnalysisPart):
+    """Mode ``jvp``: stages of F and exact Jacobian-vector products, orders and factors."""
+
+    derivatives: tuple[str, ...] = ()
+    step_length: str | None = None
+    jvps_per_outer: int | None = None
+    jvp_in_F: float | None = None
+    cost_per_outer: float | None = None
+    pseudocode: str | None = None
+    measured_order: OrderSummaryView | None = None
+    local_factor: OrderSummaryView | None = None
+    predicted_order_generic_scalar: PredictedOrderView | None = None
+    predicted_order_family: PredictedOrderView | None = None
 
 
 # ================================================================== two-derivative Runge-Kutta methods

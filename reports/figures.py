@@ -37,6 +37,7 @@ from ..analysis.schema import (
     TrainingView,
 )
 from .mathtext import parse_expression
+from .memory_figures import memory_factor_figure
 from .multistep_figures import ms_equal_cost_figure, ms_order_figure, ms_stability_figure
 from .rk_accuracy import work_precision_figure
 from .rk_equal_cost import equal_cost_figure
@@ -428,7 +429,7 @@ def linearisation_figure(a: AnalysisView) -> Figure | None:
     c = _poly(lin.residual_polynomial_coefficients)
     spec = lin.spectrum or SpectrumView()
     iv = spec.interval or ()
-    if c is None or len(iv) != 2 or not spec.real:
+    if c is None or len(iv) != 2 or not spec.real or lin.memory_recurrence:  # with memory |q| is not the local rate
         return None
     lo, hi = _float(iv[0]), _float(iv[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > 0):
@@ -459,7 +460,7 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "equal_cost": equal_cost_figure,
     "ms_stability": ms_stability_figure,
     "ms_order": ms_order_figure,
-    "ms_equal_cost": ms_equal_cost_figure,
+    "ms_equal_cost": ms_equal_cost_figure, "memory_factor": memory_factor_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)
