@@ -298,7 +298,8 @@ def training_verdict(tableau: ButcherTableau, family: OdeFamilySpec | None) -> d
 
 
 def _target_order(extra: dict[str, Any], family: OdeFamilySpec | None, stages: int, learned_general: int,
-                  distilled_general: int | None, pers_l: PersonalisedOrder | None, pers: PersonalisedOrder | None) -> dict[str, Any] | None:
+                  distilled_general: int | None, pers_l: PersonalisedOrder | None, pers: PersonalisedOrder | None,
+                  tableau: ButcherTableau | None = None) -> dict[str, Any] | None:
     """Whether the order the Taylor regulariser aimed at (``[ode] taylor_order``, general or
     on the family) was reached by the learned weights (within 1e-6) or the distilled method."""
     ode = (((extra.get("provenance") or {}).get("config") or {}).get("ode")) or {}
@@ -321,9 +322,26 @@ def _target_order(extra: dict[str, Any], family: OdeFamilySpec | None, stages: i
     else:
         gap = f" (largest residual at order {got_l + 1}: {res:.2g})" if res is not None else ""
         dist = f"; the distilled method has order {got_d}" if got_d is not None else ""
-        out["message"] = (f"the training target, {what}, was not reached: the learned weights meet the conditions within 1e-6 "
-                          f"up to order {got_l}{gap}{dist}, {target - best} short; training again from other random starts "
-                          f"(seed) or with more steps may reach it with {stages} stages")
+        msg = (f"the training target, {what}, was not reached: the learned weights meet the conditions within 1e-6 "
+               f"up to order {got_l}{gap}{dist}, {target - best} short")
+        search = None
+        if tableau is not None and tableau.is_explicit and mode == "family" and family is not None and target <= 10:
+            from .distillation import search_from_random_starts
+            from .personalised import personalised_conditions
+
+            search = search_from_random_starts(tableau, personalised_conditions(family, target))
+            out["search"] = search.to_json()
+        if search is not None and search.verified:
+            msg += (f"; a {stages}-stage method of {what} exists: Gauss-Newton from {search.starts} random starts found one "
+                    f"{search.found} times (the nearest moves the learned weights by {search.nearest.distance:.2g}; residuals "
+                    f"{search.nearest.residual:.1e} in 60-digit arithmetic), so training again from other random starts "
+                    f"(seed) or with more steps can reach it")
+        elif search is not None:
+            msg += (f"; Gauss-Newton from {search.starts} random starts found no {stages}-stage method of {what}: the "
+                    f"target may be out of reach of {stages} stages")
+        else:
+            msg += f"; training again from other random starts (seed) or with more steps may reach it with {stages} stages"
+        out["message"] = msg
     return out
 
 
@@ -483,7 +501,7 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
     extra = dict(extra or {})
     if learned:
         tgt = _target_order(extra, family, tableau.stages, rep.order if loose_order is None else loose_order,
-                            exact_rep.order if exact_rep is not None else None, pers_l, pers)
+                            exact_rep.order if exact_rep is not None else None, pers_l, pers, tableau)
         if tgt is not None:
             extra["target_order"] = tgt
     if learned and family is not None and "extra_wp" in locals():

@@ -52,7 +52,7 @@ from .tableau import ButcherTableau
 
 __all__ = ["free_mask", "PolishResult", "polish", "Distillation", "distill", "default_targets", "DEFAULT_BUDGET_S", "OBJECTIVES",
            "Reach", "HighPrecision", "VERIFIED_TOL", "VERIFY_DPS",
-           "MAX_SNAP_DIMENSION"]
+           "MAX_SNAP_DIMENSION", "RandomStartSearch", "search_from_random_starts"]
 
 _DPS = 50
 #: Default wall-clock budget of :func:`distill` in seconds.
@@ -894,3 +894,62 @@ def _snap_and_complete(
     moved, _, exact, names = min(found, key=lambda f: (round(f[0], 6), f[1]))
     log.append(f"{conds.name}: {d}-parameter family; fixed {names} and solved exactly (closest of {len(found)} exact members, {budget['tried']} candidates)")
     return exact
+
+
+@dataclass(frozen=True)
+class RandomStartSearch:
+    """Whether a method meeting ``conditions`` exists with the learned weights' structure:
+    Gauss-Newton from ``starts`` random points (what a missed training target needs to
+    know: is the target out of reach of the stages, or only of this training?)."""
+
+    conditions: str
+    starts: int
+    found: int
+    nearest: PolishResult | None
+    wall_s: float
+
+    @property
+    def verified(self) -> bool:
+        return self.nearest is not None and self.nearest.residual < VERIFIED_TOL
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"conditions": self.conditions, "starts": self.starts, "found": self.found,
+                               "wall_s": round(self.wall_s, 3), "verified": self.verified}
+        if self.nearest is not None:
+            A, b = self.nearest.A_b()
+            out.update({"distance": self.nearest.distance, "residual": self.nearest.residual,
+                        "A": [[float(v) for v in r] for r in A], "b": [float(v) for v in b]})
+        return out
+
+
+def search_from_random_starts(tableau: ButcherTableau, conditions: ConditionSet, *, starts: int = 32, seed: int = 0,
+                              budget_s: float = 5.0, dps: int = VERIFY_DPS) -> RandomStartSearch:
+    """Gauss-Newton onto ``conditions`` from ``starts`` random points near the scale of
+    ``tableau``'s coefficients (same sparsity), within ``budget_s``; the converged point
+    nearest to ``tableau`` is refined in ``dps`` digits and its residual verified there."""
+    import time
+
+    t0 = time.perf_counter()
+    mask = free_mask(tableau)
+    x_learned = np.concatenate([tableau.A[mask], tableau.b])
+    system = _System(mask, conditions)
+    rng = np.random.default_rng(seed)
+    spread = max(0.5, float(np.max(np.abs(x_learned))) if x_learned.size else 0.5)  # starts: the weights plus noise of that size
+    found: list[np.ndarray] = []
+    tried = 0
+    for _ in range(int(starts)):
+        if time.perf_counter() - t0 > budget_s:
+            break
+        tried += 1
+        x, res = _gauss_newton(x_learned + rng.normal(0.0, 0.5 * spread, x_learned.size), system, iters=80)
+        if res < 1e-11:
+            found.append(x)
+    nearest = None
+    if found:
+        x = min(found, key=lambda v: float(np.max(np.abs(v - x_learned))))
+        xm, res_mp = _refine_mp(x, system, dps=dps)
+        _, J = system.float(x)
+        sv = np.linalg.svd(J, compute_uv=False) if J.size else np.zeros(0)
+        rank = int(np.sum(sv > 1e-9 * max(1.0, sv[0] if sv.size else 1.0)))
+        nearest = PolishResult(conditions, tuple(xm), mask, res_mp, float(np.max(np.abs(x - x_learned))), rank)
+    return RandomStartSearch(conditions.name, tried, len(found), nearest, time.perf_counter() - t0)
