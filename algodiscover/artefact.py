@@ -128,7 +128,7 @@ class LearnedAlgorithm:
         fam = self.problem.get("family", "?")
         if self.is_two_derivative:
             return f"R2N2-{self.stages}g-{fam}"
-        if self.is_multistep:
+        if self.is_multistep or self.weights.get("betas"):
             return f"R2N2-{self.stages}m{len(self.weights.get('betas', []))}-{fam}"
         return f"R2N2-{self.stages}-{fam}"
 
@@ -241,7 +241,7 @@ class LearnedAlgorithm:
                 raise InputError(f"{where}: weights are not finite")
             if not isinstance(self.cost, dict):
                 raise InputError(f"{where}: cost must be an object")
-        if self.is_multistep:
+        if self.is_multistep or "betas" in self.weights:
             try:
                 M = int(self.structure["memory"])
                 betas = np.array(self.weights["betas"], dtype=np.float64)

@@ -270,31 +270,77 @@ def _run_config(args: argparse.Namespace):
     return cfg.with_overrides(family=args.family, stages=args.stages, outer=args.outer, seed=args.seed, name=args.name)
 
 
+def _interval(ci: Any) -> str:
+    if not isinstance(ci, (list, tuple)) or len(ci) != 2:
+        return ""
+    return " [" + ", ".join(f"{v:.3g}" if isinstance(v, (int, float)) else str(v) for v in ci) + "]"
+
+
+def training_problem(analysis: dict[str, Any]) -> str | None:
+    """The one-line warning of a training that produced no usable integrator (inconsistent
+    weights, or less accurate than forward Euler on the family), else None."""
+    v = analysis.get("training_verdict")
+    if isinstance(v, dict) and v.get("status", "ok") != "ok":
+        return str(v.get("message") or f"training result: {v.get('status')}")
+    return None
+
+
 def _summary(analysis: dict[str, Any]) -> str:
     lines = []
     kind = analysis.get("kind")
     if kind == "runge-kutta":
         from .checktext import format_tableau
+        from .analysis import ButcherTableau
 
         lines.append(f"learned {analysis['stages']}-stage integrator '{analysis['name']}'")
+        problem = training_problem(analysis)
+        if problem:
+            lines.append(f"warning: {problem}")
+        tgt = analysis.get("target_order") or {}
+        if tgt and not tgt.get("reached", True):
+            lines.append(f"note: {tgt['message']}")
+        prim = analysis.get("primary") or {}
+        dist = analysis.get("distillation") or {}
+        hp = dist.get("high_precision")
+        floats_first = prim.get("method") == "learned weights" or problem is not None
+        if floats_first:
+            t = ButcherTableau.from_dict(analysis["tableau"])
+            if prim.get("method") == "learned weights":
+                lines.append(f"primary result: the learned float64 weights; the distilled method is less accurate on the family "
+                             f"(one-step error {prim['distilled_over_learned_error']:.3g} times theirs, 95% interval"
+                             f"{_interval(prim.get('ci95'))}, {prim.get('n_instances')} held-out problems):")
+            else:
+                lines.append("learned float64 weights (no usable integrator, see the warning):")
+            lines.append(format_tableau(t, exact=False))
         if analysis.get("rational"):
-            from .analysis import ButcherTableau
-
             t = ButcherTableau.from_dict(analysis["rational"])
-            lines.append("distilled exact tableau:")
+            lines.append(("distilled exact tableau" + (f" ({dist['target']})" if dist.get("target") else "") + ":")
+                         if not floats_first else "distilled exact tableau (less accurate than the learned weights):")
             lines.append(format_tableau(t))
-        lines.append(f"general order {analysis.get('exact_order', analysis['order'])}"
+        elif hp:
+            t = ButcherTableau.from_dict(analysis["final_tableau_float"])
+            lines.append(f"distilled tableau ({hp['target']}; no exact method nearby; {hp['digits']} digits in analysis.json, "
+                         f"{hp['label']}):")
+            lines.append(format_tableau(t, exact=False))
+        elif not floats_first:
+            lines.append("no exact or verified tableau near the learned weights; the learned float64 weights are the result")
+        meas = analysis.get("measured") or {}
+        lines.append(("distilled method: " if floats_first and (analysis.get("rational") or hp) else "")
+                     + f"general order {analysis.get('exact_order', analysis['order'])}"
                      + (f", personalised order {analysis['personalised_order']} on {analysis['family']['name']}" if analysis.get("personalised_order") is not None else "")
-                     + (f", measured order {analysis['measured_order']:.2f}" if analysis.get("measured_order") is not None else ""))
+                     + (f", {meas['description']}" if meas.get("description") else ""))
         if analysis.get("identified_as"):
             lines.append(f"identified as: {analysis['identified_as']}")
-        comp = analysis.get("comparison")
+        comp = analysis.get("comparison_learned") or analysis.get("comparison")
         if comp:
-            lines.append(f"one-step error of each method / error of {comp['reference']} (> 1: {comp['reference']} is more accurate):")
+            n = comp.get("n_instances", comp.get("n_samples"))
+            lines.append(f"one-step error of each method / error of {comp['reference']} (> 1: {comp['reference']} is more accurate; "
+                         f"95% bootstrap interval over {n} held-out problems):")
             for setting in ("in_distribution", "out_of_distribution"):
                 rat = comp["ratios"].get(setting, {})
+                cis = (comp.get("ci95") or {}).get(setting, {})
                 if rat:
-                    lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}" for k, v in rat.items()))
+                    lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}{_interval(cis.get(k))}" for k, v in rat.items()))
     elif kind == "two-derivative-runge-kutta":
         from .analysis.two_derivative_assessment import two_derivative_summary
 
@@ -328,14 +374,24 @@ def cmd_discover(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    code = _warn_training(res.analysis)
     if args.json:
         _print_json({**_files_json(res), "analysis": res.analysis})
-        return 0
+        return code
     print(_summary(res.analysis))
     if not args.quiet:
         print(f"wrote {', '.join(str(p) for p in res.files)}")
         print(f"time: train {res.timings['train_s']:.1f} s, analyse {res.timings['analyze_s']:.1f} s, report {res.timings['report_s']:.1f} s")
-    return 0
+    return code
+
+
+def _warn_training(analysis: dict[str, Any] | None) -> int:
+    """Exit code 1 (with a warning on stderr) when training produced no usable integrator."""
+    problem = training_problem(analysis or {})
+    if problem is None:
+        return 0
+    print(f"algodiscover: warning: {problem}", file=sys.stderr)
+    return EXIT_FAILED
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -348,6 +404,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingDiverged as exc:
         print(f"algodiscover: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    # a warning only: `analyze` gives the verdict (and exit code 1) with the family's measurements
+    _warn_training({"training_verdict": _consistency(res.algorithm)})
     if args.json:
         _print_json(_files_json(res))
     else:
@@ -356,17 +414,28 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _consistency(alg) -> dict[str, Any] | None:  # noqa: ANN001
+    """The consistency half of the training verdict (sum b = 1), which needs no family:
+    for a learned Runge-Kutta integrator only."""
+    if alg.kind != "runge-kutta" or alg.is_two_derivative or alg.is_multistep:
+        return None
+    from .analysis.assessment import training_verdict
+
+    return training_verdict(alg.tableau(), None)
+
+
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .pipeline import run_analyze
 
     res = run_analyze(Path(args.algorithm), Path(args.out) if args.out else None, formats=parse_formats(args.format), strict=args.strict)
+    code = _warn_training(res.analysis)
     if args.json:
         _print_json(res.analysis)
-        return 0
+        return code
     print(_summary(res.analysis))
     if not args.quiet:
         print(f"wrote {', '.join(str(p) for p in res.files)}")
-    return 0
+    return code
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -17,9 +17,10 @@ A configuration file mirrors :class:`RunConfig`::
     init_scale = 0.1
     derivatives = "none"       # ODEs: "none", "g" (every stage evaluates f and g = f'(y) f(y)),
                                # or one token per stage from "f", "g", "fg", e.g. ["fg", "g"]
-    memory = 0                 # ODEs: earlier outer iterations the update reuses (0: plain R2N2)
+    memory = 0                 # ODEs, linear: earlier outer iterations the update reuses (0: plain R2N2)
     memory_form = "full"       # full | adams (no past differences) | momentum (no past evaluations)
-    startup = "rk4"            # first `memory` steps: rk4 | rk (plain R2N2 steps) | exact (reference)
+    startup = "rk4"            # first `memory` steps: rk4 | rk (plain R2N2 steps) | exact (reference);
+                               # linear: rk only (its default)
 
     [train]
     adam_steps = 300
@@ -96,11 +97,14 @@ class ModelConfig:
             raise InputError(f"model.init must be a string, got {self.init!r}")
         if not (isinstance(self.init_scale, (int, float)) and self.init_scale >= 0):
             raise InputError(f"model.init_scale must be a number >= 0, got {self.init_scale!r}")
+        from .analysis.convergence_order import is_nonlinear_pattern, normalise_nonlinear_pattern
         from .analysis.errors import AnalysisInputError
         from .analysis.two_derivative_methods import normalise_pattern
 
+        # tokens F / jvp: a nonlinear Newton-type pattern (analysis.convergence_order); else f / g / fg (ODEs)
+        norm = normalise_nonlinear_pattern if is_nonlinear_pattern(self.derivatives) else normalise_pattern
         try:
-            object.__setattr__(self, "derivatives", normalise_pattern(self.derivatives, self.stages, where="model.derivatives"))
+            object.__setattr__(self, "derivatives", norm(self.derivatives, self.stages, where="model.derivatives"))
         except AnalysisInputError as exc:
             raise InputError(str(exc)) from None
         from .memory import MEMORY_FORMS, STARTUP_RULES
@@ -146,10 +150,17 @@ class RunConfig:
             raise InputError("problem.family = 'custom' needs a [family] table")
         if self.custom_family:
             _check_custom_family(self.problem_class, self.custom_family)
-        if self.model.derivatives is not None and self.problem_class != "ode":
-            raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods), not {self.problem_class!r}")
-        if self.model.memory and self.problem_class != "ode":
-            raise InputError(f"model.memory applies to problem class ode in this version (multistep methods), not {self.problem_class!r}")
+        from .analysis.convergence_order import is_nonlinear_pattern
+
+        nonlinear_pattern = self.model.derivatives is not None and is_nonlinear_pattern(self.model.derivatives)
+        if nonlinear_pattern and self.problem_class != "nonlinear":
+            raise InputError(f"model.derivatives: the tokens F, jvp apply to problem class nonlinear, not {self.problem_class!r}")
+        if self.model.derivatives is not None and not nonlinear_pattern and self.problem_class != "ode":
+            raise InputError(f"model.derivatives applies to problem class ode (two-derivative Runge-Kutta methods; tokens F, jvp for "
+                             f"nonlinear systems), not {self.problem_class!r}")
+        if self.model.memory and self.problem_class in ("linear", "nonlinear") and self.model.startup != "rk":
+            raise InputError(f"model.startup = {self.model.startup!r} applies to ODEs (classical or exact start-up values); a "
+                             f"{self.problem_class} solver with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
         # Every RunConfig holds its class options fully resolved (defaults filled in).
         object.__setattr__(self, "options", resolve_options(self.problem_class, dict(self.options)))
 
@@ -199,10 +210,11 @@ class RunConfig:
         model_kw: dict[str, Any] = {k: v for k, v in (("stages", stages), ("outer", outer)) if v is not None}
         pattern = cfg.model.derivatives
         if pattern is not None and stages is not None and stages != cfg.model.stages:
-            if len(set(pattern)) != 1:
+            krylov = pattern[0] == "F" and len(set(pattern[1:])) == 1 and pattern[1] == "jvp"  # the shorthand "jvp"
+            if len(set(pattern)) != 1 and not krylov:
                 raise InputError(f"--stages {stages}: the configuration lists a derivative pattern for {cfg.model.stages} stages "
                                  f"({', '.join(pattern)}); change model.derivatives with it")
-            model_kw["derivatives"] = [pattern[0]] * stages
+            model_kw["derivatives"] = ["F"] + ["jvp"] * (stages - 1) if krylov else [pattern[0]] * stages
         if model_kw:
             try:
                 cfg = replace(cfg, model=replace(cfg.model, **model_kw))
@@ -340,7 +352,7 @@ def default_config(problem_class: str = "ode") -> RunConfig:
     if problem_class == "ode":
         return RunConfig("ode", "square", 0, None, ModelConfig(stages=2), TrainConfig(), {})
     if problem_class == "linear":
-        return RunConfig("linear", "spd", 0, None, ModelConfig(stages=4, outer=3), TrainConfig(adam_steps=300, lr=0.02, lbfgs_steps=300), {})
+        return RunConfig("linear", "spd", 0, None, ModelConfig(stages=4, outer=3, startup="rk"), TrainConfig(adam_steps=300, lr=0.02, lbfgs_steps=300), {})
     if problem_class == "nonlinear":
         return RunConfig("nonlinear", "hequation", 0, None, ModelConfig(stages=2, outer=6), TrainConfig(adam_steps=200, lr=0.01, lbfgs_steps=200), {})
     raise InputError(f"unknown problem class {problem_class!r}")

@@ -35,7 +35,19 @@ phases) and ``provenance``; ``krylov`` the keys documented in :mod:`analysis.kry
 ``family`` (name, size, parameters, spectrum), ``rk_view`` (``scale = sum(b)``, the
 normalised ``h``, a note) and ``objective`` (name, final loss).
 
-Use: :func:`solver_from_artefact` gives a :class:`PolynomialSolver` with a scipy-style
+With ``[model] memory = M`` (start-up rule ``"rk"``, the only one for solvers) the update
+also reuses the last M iterates and evaluations (:class:`LinearR2N2`); the residual then obeys
+a fixed recurrence ``r_{k+1} = sum_m c_m(A) r_{k-m}`` instead of one polynomial per
+iteration, the minimax and spectral objectives unroll it (:mod:`.linear_memory`), the
+artefact holds ``betas``/``gammas`` and ``structure.memory``/``memory_form``/``startup``, and
+analysis.json adds ``krylov.memory`` (:mod:`analysis.memory_krylov`: the recurrence in closed
+form, its companion-matrix factor against the optimal stationary two-step method, the
+identification) while the rest of ``krylov`` describes one plain step (W, b, h) and its
+``comparison`` measures the iteration with memory (plus the optimal heavy ball);
+``identified_as`` is the memory iteration's.
+
+Use: :func:`solver_from_artefact` gives a :class:`PolynomialSolver` (a :class:`MemorySolver`
+with memory) with a scipy-style
 ``solve(A, b, x0=None, *, rtol, atol, maxiter, callback) -> SolveResult`` and
 ``preconditioner(A)`` (a :class:`scipy.sparse.linalg.LinearOperator` for ``cg``/``gmres``).
 """
@@ -72,6 +84,7 @@ __all__ = [
     "build_model",
     "SolveResult",
     "PolynomialSolver",
+    "MemorySolver",
     "PolynomialPreconditioner",
     "PreconditionerWarning",
     "solver_from_artefact",
@@ -109,7 +122,12 @@ def list_families() -> list[tuple[str, str]]:
 # ----------------------------------------------------------------------------- model
 class LinearR2N2(R2N2):
     """R2N2 with a positive scale ``h = exp(log_h)``, learned (a parameter) or fixed (a
-    buffer). The weights ``W``, ``b`` are those of :class:`R2N2`."""
+    buffer). The weights ``W``, ``b`` are those of :class:`R2N2`; ``memory=M`` and
+    ``memory_form`` (keywords of :class:`R2N2`) add the memory weights ``beta``, ``gamma``:
+    the iteration ``x_{k+1} = x_k + h sum_j b_j v_j^(k) + sum_m (beta_m (x_{k-m+1} - x_{k-m})
+    + h sum_j gamma_{m,j} v_j^(k-m))``, whose first M iterations are plain R2N2 steps (start-up
+    rule ``"rk"``) and whose residual obeys the recurrence of
+    :func:`~algodiscover.analysis.memory.memory_recurrence`."""
 
     def __init__(self, stages: int, outer: int, *, h0: float, learn_h: bool = True, **kwargs: Any) -> None:
         super().__init__(stages, outer, **kwargs)
@@ -130,14 +148,26 @@ class LinearR2N2(R2N2):
         return self.forward(f, x0, self.h(), outer=outer, return_all=return_all)
 
     def polynomial(self) -> np.ndarray:
-        """Float coefficients of the current residual polynomial (ascending)."""
+        """Float coefficients of the current residual polynomial (ascending; without memory
+        the residual factor of one outer iteration, with memory that of a start-up step)."""
         with torch.no_grad():
             return polynomial_coefficients(self.tableau(), float(self.h()))
 
+    def memory_lists(self) -> tuple[list[float], list[list[float]]]:
+        """``(betas (M), gammas (M x n))`` as plain lists (empty without memory)."""
+        with torch.no_grad():
+            beta, gamma = self.memory_weights()
+            return beta.numpy().tolist(), gamma.numpy().tolist()
+
 
 def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> LinearR2N2:
-    """The model of a run: h0 from ``linear.h``/``h_init`` or the spectral interval."""
+    """The model of a run: h0 from ``linear.h``/``h_init`` or the spectral interval; with
+    ``model.memory`` the memory weights of ``model.memory_form``, starting at zero (the
+    memoryless iteration), and start-up rule ``"rk"`` (the configuration refuses others)."""
     m = cfg.model
+    if m.memory and m.startup != "rk":
+        raise InputError(f"model.startup = {m.startup!r} applies to ODEs (classical or exact start-up values); a linear solver "
+                         "with memory starts with plain R2N2 steps: set model.startup = \"rk\"")
     lo, hi = family.spectrum.interval
     scale = max(abs(lo), abs(hi))
     if family.spectrum.eigenvalues is not None:
@@ -148,7 +178,7 @@ def build_model(cfg, opts: LinearTrainingConfig, family: LinearFamily) -> Linear
     elif opts.h_init is not None:
         h0 = float(opts.h_init)
     return LinearR2N2(m.stages, m.outer, h0=h0, learn_h=opts.learn_h, consistency=m.consistency, init=m.init,
-                      init_scale=m.init_scale, seed=cfg.seed)
+                      init_scale=m.init_scale, seed=cfg.seed, memory=m.memory, memory_form=m.memory_form)
 
 
 # ----------------------------------------------------------------------------- losses
@@ -277,6 +307,14 @@ def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamil
     from .linear_scale import chebyshev_moments, moment_minimax_loss, moment_residual_loss
 
     name = objective or resolve_objective(opts, family)[0]
+    if getattr(model, "memory_depth", 0) and name != "residual":
+        # with memory the minimax and spectral objectives unroll the memory iteration
+        from dataclasses import replace
+
+        from .linear_memory import memory_loss
+
+        return memory_loss(model, replace(opts, objective=name), family, probs, outer)
+    moments = _use_moments(family, probs) and not getattr(model, "memory_depth", 0)  # moments describe memoryless polynomials
     if name == "residual":
         if opts.weights is not None:
             if len(opts.weights) != outer:
@@ -284,13 +322,13 @@ def make_loss(model: LinearR2N2, opts: LinearTrainingConfig, family: LinearFamil
             weights = list(opts.weights)
         else:
             weights = [opts.weight_base ** (k + 1) for k in range(outer)]
-        if _use_moments(family, probs):
+        if moments:
             R = np.array([r for _, r in probs.residual_systems()])
             mom = chebyshev_moments(probs.shared, R, family.spectrum.interval, model.stages * len(weights))
             return moment_residual_loss(model, mom, weights)
         return residual_loss(model, probs, weights)
     if name == "minimax":
-        if _use_moments(family, probs):
+        if moments:
             R = np.array([r for _, r in probs.residual_systems()])
             mom = chebyshev_moments(probs.shared, R, family.spectrum.interval, model.stages * opts.minimax_outer)
             return moment_minimax_loss(model, mom, opts.minimax_outer, opts.temperature, _soft_max_log)
@@ -324,6 +362,9 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         W = model.W().numpy().tolist()
         b = model.b().numpy().tolist()
         h = float(model.h())
+    weights: dict[str, Any] = {"W": W, "b": b, "h": h}
+    if cfg.model.memory:
+        weights["betas"], weights["gammas"] = model.memory_lists()
     problem = {"class": "linear", "family": cfg.family, "description": family.description, "parameters": family.parameters,
                "size": family.size, "symmetric": family.symmetric, "positive_definite": family.positive_definite,
                "spectrum": family.spectrum.to_json(), "rhs": family.rhs.to_json(),
@@ -334,11 +375,13 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
                  "options": opts.to_json()}
     if objective == "minimax":
         structure["minimax_outer"] = opts.minimax_outer
+    if cfg.model.memory:
+        structure.update({"memory": cfg.model.memory, "memory_form": cfg.model.memory_form, "startup": cfg.model.startup})
     return LearnedAlgorithm(
         kind="krylov",
         problem=problem,
         structure=structure,
-        weights={"W": W, "b": b, "h": h},
+        weights=weights,
         config=cfg.to_json(),
         seed=cfg.seed,
         training={**res.record(), "objective": objective},
@@ -369,14 +412,54 @@ _VERDICT = {"fewer": "the learned iteration needs fewer", "more": "the learned i
             "no significant difference": "no significant difference"}
 
 
-def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) -> str:
+def _memory_sentences(mem: Any, kry: KrylovAnalysis, n: int, where: str, objective: str | None = None) -> list[str]:
+    """The factor sentences of an iteration with memory: its recurrence, its asymptotic
+    factor against the optimal stationary two-step method and the memoryless Chebyshev one."""
+    M = mem.recurrence.memory
+    f = mem.factor
+    parts = [f"Learned {n}-stage iteration with memory {M}" + (f" ({mem.identified_as})" if mem.identified_as else "")
+             + f", {n} matvec{'s' if n > 1 else ''} per outer iteration and no inner products. Its residual obeys {mem.text()}."]
+    parts.append(f"Asymptotic convergence factor on {where} (largest spectral radius of the recurrence's companion matrix): "
+                 f"{_fmt(f['per_outer'])} per outer iteration ({_fmt(f['per_matvec'])} per matvec)"
+                 + ("; it does not converge on the whole spectrum" if f["per_outer"] >= 1 else "") + ".")
+    opt = mem.optimal
+    if opt is not None:
+        ratio = mem.factor_ratio
+        verdict = ("within 1 % of it" if ratio is not None and ratio <= 1.01 else
+                   "above it" if ratio is not None and ratio > 1 else "below it on the known eigenvalues")
+        parts.append(f"The optimal stationary two-step method on the interval (optimal heavy ball, alpha = {opt['alpha']:.6g}, "
+                     f"beta = {opt['beta']:.6g}; Chebyshev semi-iteration's asymptotic factor) achieves (sqrt(kappa) - 1)/(sqrt(kappa) + 1) "
+                     f"= {opt['per_matvec']:.4g} per matvec; learned/optimal = {_fmt(ratio)} per matvec ({verdict}).")
+        if objective == "residual" and ratio is not None and ratio > 1.02:
+            parts.append("(The residual objective weighs the first outer iterations on the training systems; it does not target "
+                         "the asymptotic factor, which the spectral objective with a long horizon (model.outer) does.)")
+    ch = kry.chebyshev
+    if ch is not None and ch.get("per_matvec") is not None:
+        parts.append(f"Without memory the best degree-{n} polynomial (Chebyshev) achieves {_fmt(ch['per_matvec'])} per matvec.")
+    return parts
+
+
+def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None, memory: Any = None) -> str:
     """One honest paragraph: both convergence factors (on the interval, and on the known
     eigenvalues when the family has them), the measured comparison with its bootstrap
-    intervals and verdicts, and the finite-termination caveat."""
+    intervals and verdicts, and the finite-termination caveat. With ``memory`` (a
+    :class:`~algodiscover.analysis.memory_krylov.MemoryIterationAnalysis`) the factors are
+    those of the memory recurrence against the optimal stationary two-step method."""
     lo, hi = kry.spectrum.interval
     where = f"[{lo:.4g}, {hi:.4g}]" if kry.spectrum.real else "the family's (complex) eigenvalues"
+    if memory is not None:
+        parts = _memory_sentences(memory, kry, n, where, objective)
+    else:
+        parts = [f"Learned {n}-stage polynomial iteration" + (f" ({kry.identified_as})" if kry.identified_as else "") + "."]
+        parts += _polynomial_sentences(kry, n, objective, where)
+    parts += _comparison_sentences(kry, n)
+    return " ".join(parts)
+
+
+def _polynomial_sentences(kry: KrylovAnalysis, n: int, objective: str | None, where: str) -> list[str]:
+    lo, hi = kry.spectrum.interval
     f = kry.factor
-    parts = [f"Learned {n}-stage polynomial iteration" + (f" ({kry.identified_as})" if kry.identified_as else "") + "."]
+    parts: list[str] = []
     parts.append(f"Convergence factor max|q| on {where}: {_fmt(f['per_outer'])} per outer iteration "
                  f"({_fmt(f['per_matvec'])} per matvec)" + ("; it does not converge on the whole spectrum" if f["per_outer"] >= 1 else "") + ".")
     ch = kry.chebyshev
@@ -396,6 +479,11 @@ def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) 
             parts.append("(The residual objective averages over the training systems and a few outer iterations; "
                          "it is not a minimax, so its optimum sits above the Chebyshev factor on the interval; "
                          "the minimax or spectral objective targets max|q|.)")
+    return parts
+
+
+def _comparison_sentences(kry: KrylovAnalysis, n: int) -> list[str]:
+    parts: list[str] = []
     comp = kry.comparison
     if comp is not None:
         med = {m: comp.median(m) for m in comp.histories}
@@ -433,7 +521,7 @@ def summary_sentence(kry: KrylovAnalysis, n: int, objective: str | None = None) 
         if ft is not None and ft["note"]:
             s += " " + ft["note"]
         parts.append(s)
-    return " ".join(parts)
+    return parts
 
 
 def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
@@ -452,21 +540,29 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     held = family.heldout(opts.heldout_count(family.size, family.matrix is not None), alg.seed)
     n = alg.stages
     spd = family.symmetric and family.positive_definite
-    methods, _ = comparison_methods(n, family.spectrum, spd)
+    betas, gammas = list(alg.weights.get("betas") or []), [list(g) for g in alg.weights.get("gammas") or []]
+    methods, _ = comparison_methods(n, family.spectrum, spd, len(betas))
     bar = tqdm(total=held.count * len(methods), desc="comparing", disable=not progress, leave=False)
     start = "x0 = 0" if family.x0 is None else "the stated initial guess x0 (every method solves A y = rhs - A x0 from y = 0)"
     kry = analyze_polynomial_iteration(
         tab, float(h), family.spectrum, systems=held.residual_systems(), symmetric=spd,
         tol=opts.tol, budget=opts.max_matvecs, name=alg.default_name, progress=lambda _m: bar.update(1),
-        seed=alg.seed, start=start,
+        seed=alg.seed, start=start, betas=betas, gammas=gammas,
     )
     bar.close()
+    mem = None
+    if betas:
+        from .analysis.memory_krylov import analyze_memory_iteration
+
+        mem = analyze_memory_iteration(tab.A.tolist(), tab.b.tolist(), float(h), betas, gammas, family.spectrum,
+                                       form=str(alg.structure.get("memory_form", "full")), startup=str(alg.structure.get("startup", "rk")),
+                                       name=alg.default_name)
     norm_tab, h_norm = normalise(tab, float(h))
     rk = analyze_tableau(norm_tab, targets=[], name=alg.default_name).to_json()
     out = dict(rk)
     out["kind"] = "krylov"
     out["rk_identified_as"] = rk.get("identified_as")
-    out["identified_as"] = kry.identified_as
+    out["identified_as"] = kry.identified_as if mem is None else mem.identified_as
     # prefer the Krylov side's exact tableau: it is built to reproduce the (distilled)
     # residual polynomial; otherwise analyze_tableau's rationalisation of the normalised weights
     if kry.exact_tableau is not None:
@@ -484,8 +580,10 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     chosen = alg.structure.get("objective_choice")
     kj["objective"] = {"name": alg.structure.get("objective", "residual"), "final_loss": alg.training.get("final_loss"),
                        "chosen": chosen}
+    if mem is not None:
+        kj["memory"] = mem.to_json()
     out["krylov"] = kj
-    out["summary"] = summary_sentence(kry, n, alg.structure.get("objective"))
+    out["summary"] = summary_sentence(kry, n, alg.structure.get("objective"), memory=mem)
     if isinstance(chosen, str) and chosen.startswith("auto"):
         out["summary"] += f" Training objective: {chosen}."
     comp_json = kj.get("comparison")
@@ -553,6 +651,8 @@ class PolynomialSolver:
 
     Build it with :func:`solver_from_artefact` or directly from the weights. ``interval``
     is the spectral interval the iteration was made for (used by :meth:`preconditioner`).
+    ``betas`` (M) and ``gammas`` (M x n) give it memory (:class:`MemorySolver`, which is what
+    :func:`solver_from_artefact` returns for an artefact with memory).
     """
 
     def __init__(self, W: Any, b: Any, h: float, *, name: str = "learned polynomial iteration",
@@ -568,9 +668,32 @@ class PolynomialSolver:
         self.name = name
         self.interval = None if interval is None else (float(interval[0]), float(interval[1]))
 
+    @property
+    def memory(self) -> int:
+        """Earlier outer iterations the update reuses (0: a fixed polynomial per iteration)."""
+        return 0
+
+    def _structure(self) -> str:
+        W = [[float(v) for v in row[:i]] for i, row in enumerate(self.W) if i]
+        return (f"stages={self.stages}, matvecs_per_outer={self.stages}, h={self.h:.6g}, b={[float(f'{v:.6g}') for v in self.b]}"
+                + (f", W_lower={[[float(f'{v:.6g}') for v in r] for r in W]}" if W else ""))
+
+    def __repr__(self) -> str:
+        iv = "" if self.interval is None else f", interval=[{self.interval[0]:g}, {self.interval[1]:g}]"
+        return f"{type(self).__name__}({self.name!r}: {self._structure()}{iv})"
+
     def residual_polynomial(self, lam: Any) -> np.ndarray:
         """``q(lambda)`` (the residual factor of one outer iteration)."""
         return q_values(self.W, self.b, self.h, np.asarray(lam))
+
+    def residual_after(self, lam: Any, outer: int) -> np.ndarray:
+        """The residual factor of ``outer`` outer iterations from ``x = 0`` on each eigenvalue:
+        ``q(lambda)^outer``."""
+        return self.residual_polynomial(lam) ** outer
+
+    def _stepper(self, mv: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        """``(x_k, r_k) -> x_{k+1}`` for one solve (a fresh history for an iteration with memory)."""
+        return lambda x, r: self._outer(mv, x, r)
 
     def _outer(self, mv: Callable[[np.ndarray], np.ndarray], x: np.ndarray, r: np.ndarray) -> np.ndarray:
         """One outer iteration from ``x`` with residual ``r``; returns the new x (n - 1 matvecs)."""
@@ -621,8 +744,9 @@ class PolynomialSolver:
         hist = [r0]
         if r0 <= target:
             return SolveResult(x, True, 0, 0, nmv, tuple(hist), "converged")
+        step = self._stepper(mv)
         for k in range(1, limit + 1):
-            x = self._outer(mv, x, r)
+            x = step(x, r)
             r = rhs - mv(x)
             nmv += self.stages
             rn = float(np.linalg.norm(r))
@@ -641,6 +765,65 @@ class PolynomialSolver:
         (``outer`` learned iterations on ``A z = y`` from ``z = 0``); see
         :class:`PolynomialPreconditioner`."""
         return PolynomialPreconditioner(self, A, outer=outer, interval=interval or self.interval, symmetric=symmetric)
+
+
+class MemorySolver(PolynomialSolver):
+    """The learned iteration with memory as a solver: ``(W, b, h)`` and the memory weights
+    ``betas`` (M), ``gammas`` (M x n) on ``f(x) = b - A x``::
+
+        x_{k+1} = x_k + h sum_j b_j v_j^(k) + sum_m (beta_m (x_{k-m+1} - x_{k-m}) + h sum_j gamma_{m,j} v_j^(k-m))
+
+    the first M iterations plain R2N2 steps (start-up rule ``"rk"``); n matvecs per outer
+    iteration (past evaluations are reused), no inner products. :meth:`solve` and
+    :meth:`preconditioner` work as for :class:`PolynomialSolver`: ``s`` iterations from
+    ``z = 0`` are still a fixed polynomial in A, ``1 - lambda p(lambda)`` the residual factor
+    :meth:`residual_after` of those ``s`` iterations."""
+
+    def __init__(self, W: Any, b: Any, h: float, betas: Any, gammas: Any, *, name: str = "learned iteration with memory",
+                 interval: tuple[float, float] | None = None, form: str = "full") -> None:
+        super().__init__(W, b, h, name=name, interval=interval)
+        be = np.asarray(betas, dtype=np.float64).reshape(-1)
+        ga = np.asarray(gammas, dtype=np.float64)
+        if be.size < 1 or ga.shape != (be.size, self.stages) or not (np.all(np.isfinite(be)) and np.all(np.isfinite(ga))):
+            raise InputError(f"{name}: memory needs M >= 1 finite betas and an M x {self.stages} table of finite gammas, "
+                             f"got {be.size} betas and gammas of shape {ga.shape}")
+        self.betas, self.gammas, self.form = be, ga, form
+
+    @property
+    def memory(self) -> int:
+        return int(self.betas.size)
+
+    def _structure(self) -> str:
+        return (super()._structure() + f", memory={self.memory}, form={self.form}, startup=rk, "
+                f"betas={[float(f'{v:.6g}') for v in self.betas]}, gammas={[[float(f'{v:.6g}') for v in g] for g in self.gammas]}")
+
+    def _stepper(self, mv: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+        from .analysis.iterations import MemoryStepper
+
+        st = MemoryStepper(self.W, self.b, self.h, self.betas, self.gammas)
+        return lambda x, r: st.step(mv, x, r)
+
+    def residual_after(self, lam: Any, outer: int) -> np.ndarray:
+        """The residual factor of ``outer`` iterations from ``x = 0`` (with the start-up steps)
+        on each eigenvalue, from the scalar iteration on ``lambda y = 1``."""
+        lam = np.asarray(lam, dtype=np.float64).reshape(-1)
+        step = self._stepper(lambda v: lam * v)
+        x = np.zeros_like(lam)
+        r = np.ones_like(lam)
+        for _ in range(outer):
+            x = step(x, r)
+            r = 1.0 - lam * x
+        return r
+
+    def _apply(self, mv: Callable[[np.ndarray], np.ndarray], y: np.ndarray, outer: int) -> np.ndarray:
+        step = self._stepper(mv)
+        z = np.zeros_like(y)
+        r = y.copy()
+        for s in range(outer):
+            z = step(z, r)
+            if s + 1 < outer:
+                r = y - mv(z)
+        return z
 
 
 class PolynomialPreconditioner(LinearOperator):
@@ -684,7 +867,7 @@ class PolynomialPreconditioner(LinearOperator):
         if check is not None:
             lo, hi = float(check[0]), float(check[1])
             lam = np.linspace(lo, hi, 4001)
-            q = solver.residual_polynomial(lam) ** outer
+            q = solver.residual_after(lam, outer)
             with np.errstate(divide="ignore", invalid="ignore"):
                 p = np.where(lam != 0, (1.0 - q) / lam, np.inf)
             self.p_range = (float(np.min(p)), float(np.max(p)))
@@ -700,12 +883,15 @@ class PolynomialPreconditioner(LinearOperator):
 
     def _matvec(self, y: np.ndarray) -> np.ndarray:
         y = np.asarray(y, dtype=np.float64).reshape(-1)
-        z = np.zeros_like(y)
-        r = y.copy()
-        for s in range(self.outer):
-            z = self.solver._outer(self._mv, z, r)
-            if s + 1 < self.outer:
-                r = y - self._mv(z)
+        if isinstance(self.solver, MemorySolver):
+            z = self.solver._apply(self._mv, y, self.outer)
+        else:
+            z = np.zeros_like(y)
+            r = y.copy()
+            for s in range(self.outer):
+                z = self.solver._outer(self._mv, z, r)
+                if s + 1 < self.outer:
+                    r = y - self._mv(z)
         self.applications += 1
         return z
 
@@ -742,8 +928,9 @@ def _is_symmetric(A: Any) -> bool:
 
 
 def solver_from_artefact(alg: Any) -> PolynomialSolver:
-    """A :class:`PolynomialSolver` from a :class:`LearnedAlgorithm` (or the path of its
-    algorithm.json); ``interval`` is the training family's spectral interval."""
+    """A :class:`PolynomialSolver` (a :class:`MemorySolver` for an artefact with memory) from
+    a :class:`LearnedAlgorithm` (or the path of its algorithm.json); ``interval`` is the
+    training family's spectral interval."""
     from .artefact import LearnedAlgorithm
 
     if isinstance(alg, (str, Path)):
@@ -755,4 +942,7 @@ def solver_from_artefact(alg: Any) -> PolynomialSolver:
         raise InputError("algorithm.json: a krylov algorithm needs weights.h")
     spec = alg.problem.get("spectrum") or {}
     interval = tuple(spec["interval"]) if "interval" in spec else None
+    if alg.weights.get("betas"):
+        return MemorySolver(alg.W, alg.b, float(h), alg.weights["betas"], alg.weights.get("gammas"), name=alg.default_name,
+                            interval=interval, form=str(alg.structure.get("memory_form", "full")))
     return PolynomialSolver(alg.W, alg.b, float(h), name=alg.default_name, interval=interval)

@@ -12,6 +12,11 @@ products and all); the cost of a run is that count at the first iterate with
 ``anderson(M)``          SciPy's ``anderson`` with depth M = 3, 4, 5, ``alpha`` and
                          ``line_search`` tuned on training instances
 ``picard``               ``x <- x - omega F(x)`` with omega tuned on training instances
+``newton_gmres``         Newton's method whose step solves ``J(x) y = -F(x)`` by GMRES (Arnoldi,
+                         modified Gram-Schmidt) with exact forward-mode Jacobian-vector products
+                         (``torch.func.jvp``), relative tolerance (forcing term) tuned on training
+                         instances; each JVP counts its measured cost in F evaluations (only
+                         when that cost is given: the comparison of a learned JVP iteration)
 ``newton_exact``         Newton's method with the exact Jacobian (the family's analytic one,
                          else forward-mode autodiff of its residual) and a dense solve; its
                          cost is its F evaluations plus its Jacobians times the measured cost
@@ -48,6 +53,12 @@ __all__ = [
     "run_anderson",
     "run_picard",
     "run_newton_exact",
+    "run_newton_gmres",
+    "run_learned_jvp",
+    "jvp_function",
+    "forward_jvp",
+    "CountedJvp",
+    "gmres_solve",
     "jacobian_function",
     "jacobian_cost",
     "tune_baselines",
@@ -70,6 +81,7 @@ _PICARD_OMEGAS = tuple(sorted((float(s * w) for s in (1.0, -1.0) for w in np.geo
 _STAGE1, _KEEP = 4, 4
 _TUNE_BUDGET = 300
 _NEWTON_MAX_SIZE = 2000
+_GMRES_RTOLS = (0.5, 0.3, 0.1, 3e-2, 1e-2, 1e-3, 1e-4, 1e-6)
 
 
 def dense_solve(J: np.ndarray, f: np.ndarray) -> np.ndarray:
@@ -132,12 +144,15 @@ class MethodRun:
     wall_s: float = 0.0
     counted: int = 0
     rejected_steps: int = 0
+    jvps: int | None = None
+    history: tuple[float, ...] = ()
 
-    def cost(self, jacobian_in_F: float = 0.0) -> float | None:
-        """Cost in F-evaluation equivalents: evaluations + Jacobians x ``jacobian_in_F``."""
+    def cost(self, jacobian_in_F: float = 0.0, jvp_in_F: float = 0.0) -> float | None:
+        """Cost in F-evaluation equivalents: evaluations + Jacobians x ``jacobian_in_F`` +
+        Jacobian-vector products x ``jvp_in_F``."""
         if self.evaluations is None:
             return None
-        return float(self.evaluations + (self.jacobians or 0) * jacobian_in_F)
+        return float(self.evaluations + (self.jacobians or 0) * jacobian_in_F + (self.jvps or 0) * jvp_in_F)
 
 
 def _scipy_run(solve: Callable[..., Any], F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray, tol: float, budget: int,
@@ -261,6 +276,114 @@ def run_newton_exact(F: Callable[[np.ndarray], np.ndarray], jac: Callable[[np.nd
     return MethodRun(hit, jacobians, time.perf_counter() - t0, Fc.count)
 
 
+def forward_jvp(residual: Callable[[torch.Tensor], torch.Tensor], X: torch.Tensor, V: torch.Tensor) -> torch.Tensor:
+    """``J(X) V`` by exact forward-mode AD with dual numbers (``torch.autograd.forward_ad``):
+    the same product as ``torch.func.jvp`` with less per-call overhead on small systems."""
+    import torch.autograd.forward_ad as fwad
+
+    with fwad.dual_level():
+        return fwad.unpack_dual(residual(fwad.make_dual(X, V))).tangent
+
+
+def jvp_function(family: NonlinearFamily, p: np.ndarray) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """The exact Jacobian-vector product ``J(x) v`` of one instance by forward-mode AD
+    (:func:`forward_jvp` of the family's torch residual), numpy in and out."""
+    P = torch.tensor(np.asarray(p, dtype=np.float64).reshape(1, -1))
+
+    def jvp(x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        X = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(1, -1))
+        V = torch.as_tensor(np.asarray(v, dtype=np.float64).reshape(1, -1))
+        with torch.no_grad():
+            return forward_jvp(lambda Y: family.residual(Y, P), X, V)[0].numpy().copy()
+
+    return jvp
+
+
+class CountedJvp:
+    """``jvp(x, v)`` that counts its calls (``count``) and refuses more than ``budget``."""
+
+    def __init__(self, jvp: Callable[[np.ndarray, np.ndarray], np.ndarray], budget: int) -> None:
+        self._jvp = jvp
+        self.budget = int(budget)
+        self.count = 0
+
+    def __call__(self, x: np.ndarray, v: np.ndarray) -> np.ndarray:
+        self.count += 1
+        if self.count > self.budget:
+            raise BudgetExceeded
+        return np.asarray(self._jvp(np.asarray(x, dtype=np.float64), np.asarray(v, dtype=np.float64)), dtype=np.float64)
+
+
+def run_learned_jvp(solver: Any, F: Callable[[np.ndarray], np.ndarray], jvp: Callable[[np.ndarray, np.ndarray], np.ndarray],
+                    x0: np.ndarray, tol: float, budget: int) -> MethodRun:
+    """A learned JVP iteration (:class:`~algodiscover.nonlinear_jvp.JvpSolver`) on the counted F
+    and the counted exact JVP; F evaluations and JVPs are reported separately."""
+    Fc, Jc = CountedF(F, budget), CountedJvp(jvp, budget)
+    t0 = time.perf_counter()
+    ok, rejected, hist = False, 0, ()
+    try:
+        with np.errstate(all="ignore"):
+            res = solver.solve(Fc, np.array(x0, dtype=np.float64), jvp=Jc, tol=tol, maxiter=budget, max_evaluations=budget)
+        ok, rejected, hist = res.success, res.rejected_steps, res.residual_history
+    except BudgetExceeded:
+        pass
+    return MethodRun(Fc.count if ok else None, None, time.perf_counter() - t0, Fc.count + Jc.count, rejected,
+                     Jc.count if ok else None, tuple(hist))
+
+
+def gmres_solve(matvec: Callable[[np.ndarray], np.ndarray], rhs: np.ndarray, rtol: float, maxiter: int) -> np.ndarray:
+    """GMRES from y = 0 (Arnoldi with modified Gram-Schmidt, no restart) until
+    ``||rhs - A y|| <= rtol ||rhs||`` or ``maxiter`` products: exactly one product per iteration."""
+    beta = float(np.linalg.norm(rhs))
+    if beta == 0.0:
+        return np.zeros_like(rhs)
+    Q = [rhs / beta]
+    H = np.zeros((maxiter + 1, maxiter))
+    y = np.zeros(0)
+    k = 0
+    for k in range(1, maxiter + 1):
+        w = matvec(Q[-1])
+        for i, q in enumerate(Q):
+            H[i, k - 1] = float(q @ w)
+            w = w - H[i, k - 1] * q
+        H[k, k - 1] = float(np.linalg.norm(w))
+        e1 = np.zeros(k + 1)
+        e1[0] = beta
+        y, *_ = np.linalg.lstsq(H[:k + 1, :k], e1, rcond=None)
+        res = float(np.linalg.norm(H[:k + 1, :k] @ y - e1))
+        if res <= rtol * beta or H[k, k - 1] <= 1e-14 * beta:
+            break
+        Q.append(w / H[k, k - 1])
+    return np.column_stack(Q[:k]) @ y
+
+
+def run_newton_gmres(F: Callable[[np.ndarray], np.ndarray], jvp: Callable[[np.ndarray, np.ndarray], np.ndarray], x0: np.ndarray,
+                     tol: float, budget: int, rtol: float = 1e-2, inner_maxiter: int = 50, maxiter: int = 100) -> MethodRun:
+    """Newton's method with the step from :func:`gmres_solve` on ``J(x) y = -F(x)`` (relative
+    tolerance ``rtol``), exact JVPs, no line search; F evaluations and JVPs counted separately."""
+    Fc, Jc = CountedF(F, budget), CountedJvp(jvp, budget)
+    t0 = time.perf_counter()
+    x = np.array(x0, dtype=np.float64)
+    hit, hits_j, hist = None, None, []
+    try:
+        with np.errstate(all="ignore"):
+            f = Fc(x)
+            for _ in range(maxiter):
+                nf = float(np.linalg.norm(f))
+                hist.append(nf)
+                if nf <= tol:
+                    hit, hits_j = Fc.count, Jc.count
+                    break
+                if not math.isfinite(nf):
+                    break
+                xk = x
+                x = x + gmres_solve(lambda v: Jc(xk, v), -f, rtol, min(inner_maxiter, len(x)))
+                f = Fc(x)
+    except (BudgetExceeded, np.linalg.LinAlgError):
+        pass
+    return MethodRun(hit, None, time.perf_counter() - t0, Fc.count + Jc.count, 0, hits_j, tuple(hist))
+
+
 def _best_time(fn: Callable[[], Any], number: int = 20, repeats: int = 5) -> float:
     fn()
     best = math.inf
@@ -353,6 +476,8 @@ class BaselineSet:
     picard: Tuned | None = None
     jacobian: dict[str, Any] | None = None
     newton_exact: bool = True
+    newton_gmres: Tuned | None = None
+    jvp_in_F: float | None = None
 
     @property
     def methods(self) -> list[str]:
@@ -364,6 +489,8 @@ class BaselineSet:
             out.append("picard")
         if self.newton_exact and self.jacobian is not None:
             out.append("newton_exact")
+        if self.newton_gmres is not None:
+            out.append("newton_gmres")
         return out
 
     def run(self, method: str, family: NonlinearFamily, p: np.ndarray, F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray,
@@ -381,6 +508,9 @@ class BaselineSet:
             return run_picard(F, x0, tol, budget, float(self.picard.options["omega"]))
         if method == "newton_exact":
             return run_newton_exact(F, jacobian_function(family, p), x0, tol, budget)
+        if method == "newton_gmres":
+            assert self.newton_gmres is not None
+            return run_newton_gmres(F, jvp_function(family, p), x0, tol, budget, float(self.newton_gmres.options["rtol"]))
         raise KeyError(method)
 
     def to_json(self) -> dict[str, Any]:
@@ -391,20 +521,32 @@ class BaselineSet:
             tuning[f"anderson({M})"] = t.to_json()
         if self.picard is not None:
             tuning["picard"] = self.picard.to_json()
-        return {"methods": self.methods, "tuning": tuning, "jacobian_cost": self.jacobian,
+        if self.newton_gmres is not None:
+            tuning["newton_gmres"] = self.newton_gmres.to_json()
+        extra: dict[str, Any] = {}
+        if self.jvp_in_F is not None:
+            extra = {"jvp_in_F": self.jvp_in_F,
+                     "newton_gmres": ("Newton, step by GMRES (modified Gram-Schmidt Arnoldi, one exact forward-mode JVP per "
+                                      "iteration, no restart, at most 50) to the tuned relative tolerance, no line search; "
+                                      f"cost = F evaluations + JVPs x {self.jvp_in_F:.3g}")}
+        return {**extra, "methods": self.methods, "tuning": tuning, "jacobian_cost": self.jacobian,
                 "grids": {"newton_krylov_tuned": "method lgmres (inner_maxiter 1, 2, 3, 5, 10, 20; outer_k 0, 3, 10), gmres or "
                                                  "bicgstab (inner_maxiter 1, 2, 3, 5, 10, 20); line_search armijo or none",
                           "anderson": "alpha scipy default (None), -2, -1, -0.5, 0.5, 1, 2; line_search armijo or none",
-                          "picard": "omega = +-(12 values geometric in [0.02, 4])"},
+                          "picard": "omega = +-(12 values geometric in [0.02, 4])",
+                          **({"newton_gmres": "rtol " + ", ".join(f"{r:g}" for r in _GMRES_RTOLS)} if self.newton_gmres is not None else {})},
                 "tuning_rule": ("successive halving on training instances: every candidate on the first 4, the best 4 on all; "
                                 "smallest median cost wins (ties: smaller mean, then grid order); a run is cut off at 2x the best "
                                 "cost seen on its instance plus 5; at most 300 evaluations per tuning run")}
 
 
 def tune_baselines(family: NonlinearFamily, tuning: Sequence[tuple[np.ndarray, np.ndarray]], *, tol: float, budget: int,
-                   progress: Callable[[], None] | None = None) -> BaselineSet:
+                   progress: Callable[[], None] | None = None, jvp_in_F: float | None = None,
+                   anderson_depths: Sequence[int] = ANDERSON_DEPTHS) -> BaselineSet:
     """Tune the baselines on training instances ``tuning`` (``(params, x0)`` pairs) and
-    measure the cost of an exact Jacobian on the first of them."""
+    measure the cost of an exact Jacobian on the first of them. With ``jvp_in_F`` (the
+    measured cost of one exact JVP in F evaluations) Newton-GMRES with exact JVPs is tuned too;
+    ``anderson_depths``: the depths M of the Anderson baselines (e.g. a learned memory's depth added)."""
     Fs = [family.numpy_residual(p) for p, _ in tuning]
     x0s = [x0 for _, x0 in tuning]
     n = len(tuning)
@@ -420,7 +562,7 @@ def tune_baselines(family: NonlinearFamily, tuning: Sequence[tuple[np.ndarray, n
     nk = _tune(_NK_GRID, lambda o, i, cap: cost(run_newton_krylov(Fs[i], x0s[i], tol, cap, o)), n, b)
     tick()
     anderson = {}
-    for M in ANDERSON_DEPTHS:
+    for M in sorted(set(int(d) for d in anderson_depths)):
         grid = [{"alpha": a, "line_search": ls} for a in _ANDERSON_ALPHAS for ls in ("armijo", None)]
         anderson[M] = _tune(grid, lambda o, i, cap, M=M: cost(run_anderson(Fs[i], x0s[i], tol, cap, M, o)), n, b)
         tick()
@@ -430,4 +572,9 @@ def tune_baselines(family: NonlinearFamily, tuning: Sequence[tuple[np.ndarray, n
     if family.size <= _NEWTON_MAX_SIZE:
         jac = jacobian_cost(family, tuning[0][0], tuning[0][1])
     tick()
-    return BaselineSet(nk, anderson, picard, jac, newton_exact=jac is not None)
+    ng = None
+    if jvp_in_F is not None:
+        jvps = [jvp_function(family, p) for p, _ in tuning]
+        ng = _tune([{"rtol": r} for r in _GMRES_RTOLS],
+                   lambda o, i, cap: run_newton_gmres(Fs[i], jvps[i], x0s[i], tol, cap, o["rtol"]).cost(0.0, jvp_in_F), n, b)
+    return BaselineSet(nk, anderson, picard, jac, newton_exact=jac is not None, newton_gmres=ng, jvp_in_F=jvp_in_F)

@@ -26,7 +26,8 @@ from .analysis.minimax import convergence_factor
 from .analysis.polynomials import polynomial_coefficients
 from .analysis.spectrum import Spectrum
 from .analysis.statistics import RESAMPLES, bootstrap_ratio, median_or_none
-from .nonlinear_baselines import BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, run_learned, run_newton_krylov
+from .nonlinear_baselines import (BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, jvp_function, run_learned,
+                                  run_learned_jvp, run_newton_krylov)
 from .nonlinear_families import NonlinearFamily
 
 __all__ = ["compare", "linearisation", "LEARNED", "EIGENVALUE_POINTS"]
@@ -52,15 +53,20 @@ def compare(solver: Any, family: NonlinearFamily, *, instances: int, seed: int, 
     methods = [LEARNED] + (baselines.methods if baselines is not None else ["newton_krylov"])
     runs: dict[str, list[MethodRun]] = {m: [] for m in methods}
     jac_in_F = float(baselines.jacobian["jacobian_in_F"]) if baselines is not None and baselines.jacobian else 0.0
+    uses_jvp = bool(getattr(solver, "uses_jvp", False))
+    jvp_in_F = float(solver.jvp_in_F) if uses_jvp else 0.0
+    if baselines is not None and baselines.jvp_in_F is not None:
+        jvp_in_F = float(baselines.jvp_in_F)
     for p, x0 in _instances(family, instances, seed, ood):
         F = family.numpy_residual(p)
-        runs[LEARNED].append(run_learned(solver, F, x0, tol, budget))
+        runs[LEARNED].append(run_learned_jvp(solver, F, jvp_function(family, p), x0, tol, budget) if uses_jvp
+                             else run_learned(solver, F, x0, tol, budget))
         for m in methods[1:]:
             runs[m].append(baselines.run(m, family, p, F, x0, tol, budget) if baselines is not None
                            else run_newton_krylov(F, x0, tol, budget))
         if progress is not None:
             progress()
-    costs = {m: [r.cost(jac_in_F) for r in rs] for m, rs in runs.items()}
+    costs = {m: [r.cost(jac_in_F, jvp_in_F) for r in rs] for m, rs in runs.items()}
     ratios = {m: bootstrap_ratio(costs[LEARNED], costs[m], statistic="median of ratios", learned="numerator",
                                  resamples=resamples, seed=seed)
               for m in methods[1:]}
@@ -87,6 +93,20 @@ def compare(solver: Any, family: NonlinearFamily, *, instances: int, seed: int, 
     if jac:
         out["jacobians"] = jac
         out["jacobian_in_F"] = jac_in_F
+    jv = {m: [r.jvps if r.evaluations is not None else None for r in rs] for m, rs in runs.items()
+          if any(r.jvps is not None for r in rs)}
+    if jv:
+        out["jvps"] = jv
+        out["jvp_in_F"] = jvp_in_F
+        # sensitivity: the same runs with a JVP priced as one F evaluation (what a finite-difference product costs)
+        unit = {m: [r.cost(jac_in_F, 1.0) for r in rs] for m, rs in runs.items()}
+        out["jvp_as_one_F"] = {
+            "median_cost": {m: median_or_none(c) for m, c in unit.items()},
+            "ratios": {m: bootstrap_ratio(unit[LEARNED], unit[m], statistic="median of ratios", learned="numerator",
+                                          resamples=resamples, seed=seed).to_json() for m in methods[1:]},
+        }
+    if uses_jvp:
+        out["learned_histories"] = [list(r.history) for r in runs[LEARNED]]
     return out
 
 
@@ -143,6 +163,12 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
         points.append((c, family.guess(P)[0].numpy(), "corner"))
     coeffs = polynomial_coefficients(solver.tableau, solver.h)
     power = solver.inner_outer if solver.mode == "newton-krylov" else 1
+    rec = None
+    if getattr(solver, "memory", 0):
+        from .analysis.memory import memory_recurrence
+
+        # linearised at x*, f = -F ~ -J* e: the error obeys the linear memory recurrence on J*'s eigenvalues
+        rec = memory_recurrence(solver.W.tolist(), solver.b.tolist(), solver.h, solver.betas.tolist(), solver.gammas.tolist(), exact=False)
     eigs, rates, where, skipped = [], [], [], 0
     for p, x0, kind in points:
         xs = _solve_accurately(family, p, x0)
@@ -151,8 +177,11 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
             continue
         ev = eigenvalues(jacobian_function(family, p)(xs))
         eigs.append(ev)
-        q = np.polynomial.polynomial.polyval(ev, coeffs)
-        rates.append(float(np.max(np.abs(q))) ** power)
+        if rec is not None:
+            rates.append(float(np.max(rec.factor(ev))))
+        else:
+            q = np.polynomial.polynomial.polyval(ev, coeffs)
+            rates.append(float(np.max(np.abs(q))) ** power)
         where.append((p, kind))
     if not eigs:
         raise RuntimeError(f"family {family.name!r}: no held-out instance could be solved to 1e-12 for the linearisation")
@@ -163,7 +192,19 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
     src = f"eigenvalues of F'(x*) at the solutions of {n_s} held-out instances" + (f" and the {n_c} corners of the parameter range" if n_c else "")
     spectrum = Spectrum((lo, hi), src, eigenvalues=ev, exact_interval=True)
     fac = convergence_factor(solver.W, solver.b, solver.h, spectrum)
-    if solver.mode == "newton-krylov":
+    extra: dict[str, Any] = {}
+    if rec is not None:
+        from .analysis.memory import identify_memory_iteration
+
+        on = rec.factor_on(lo, hi)
+        fac = {"per_outer": on["per_outer"], "per_matvec": on["per_matvec"], "argmax": on["at"], "on_eigenvalues": float(max(rates))}
+        extra = {"memory_recurrence": rec.text(), "memory_identified_as": identify_memory_iteration(rec, lo, hi)}
+    if rec is not None:
+        meaning = (f"memory {solver.memory}: linearised at x*, the error obeys the recurrence e_(k+1) = c_0 e_k + ... + c_M e_(k-M) "
+                   "with c_m polynomials in J*; the local rate per outer iteration on an eigenvalue is the spectral radius of its "
+                   "companion matrix; local_rate is the worst case over the instances of its maximum over each instance's eigenvalues, "
+                   "factor the maximum over the hull of their union")
+    elif solver.mode == "newton-krylov":
         meaning = ("inner residual factor max|q| over the spectrum of J*: the forcing term of the inexact Newton "
                    f"iteration ({solver.inner_outer} inner pass(es) per Newton step), so the local rate per Newton step; "
                    "local_rate is the worst case over the instances of max|q|^passes on each instance's eigenvalues")
@@ -178,4 +219,4 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
             "residual_polynomial_coefficients": [float(c) for c in coeffs], "factor": fac,
             "local_rate": rates[k], "local_rate_median": float(np.median(rates)),
             "worst": {"rate": rates[k], "params": {name: float(v) for name, v in zip(family.params, wp)}, "instance": wkind},
-            "instances": n_s, "corners": n_c, "unsolved": skipped, "per_instance_rates": rates, "meaning": meaning}
+            "instances": n_s, "corners": n_c, "unsolved": skipped, "per_instance_rates": rates, "meaning": meaning, **extra}

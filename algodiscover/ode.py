@@ -490,7 +490,8 @@ def analyze_run(alg, *, progress: bool = True):
         "structure": alg.structure,
         "problem_class": "ode",
     }
-    return analyze_tableau(alg.tableau(), family=family.spec, learned=True, name=alg.default_name, extra=extra)
+    objective = ((alg.config or {}).get("ode") or {}).get("distill_objective", "nearest")
+    return analyze_tableau(alg.tableau(), family=family.spec, learned=True, name=alg.default_name, extra=extra, objective=objective)
 
 
 def _analyze_two_derivative(alg, family: OdeFamily):

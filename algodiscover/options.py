@@ -57,6 +57,9 @@ class OdeTrainingConfig:
     taylor_mode : ``"general"`` (every tree up to p) or ``"family"`` (the family's own
         order conditions up to p)
     taylor_weight : weight of the regulariser
+    distill_objective : which member of a family of methods distillation returns:
+        ``"nearest"`` (to the learned weights) or ``"principal-error"`` (the smallest
+        principal error, on the family for a personalised target)
     """
 
     samples: int = 512
@@ -65,6 +68,7 @@ class OdeTrainingConfig:
     taylor_order: int = 0
     taylor_mode: str = "general"
     taylor_weight: float = 100.0
+    distill_objective: str = "nearest"
 
     def __post_init__(self) -> None:
         if not isinstance(self.samples, int) or isinstance(self.samples, bool) or not 1 <= self.samples <= sample_limit():
@@ -77,6 +81,10 @@ class OdeTrainingConfig:
             raise InputError(f"ode.taylor_order must be an integer in 0..8, got {self.taylor_order!r}")
         if not (isinstance(self.taylor_weight, (int, float)) and self.taylor_weight >= 0):
             raise InputError(f"ode.taylor_weight must be >= 0, got {self.taylor_weight!r}")
+        from .analysis.distillation import OBJECTIVES
+
+        if self.distill_objective not in OBJECTIVES:
+            raise InputError(f"ode.distill_objective must be one of {', '.join(OBJECTIVES)}, got {self.distill_objective!r}")
         from .analysis import get_method
 
         get_method(self.reference_method)  # raises a clear error for unknown names
@@ -286,6 +294,9 @@ class NonlinearTrainingConfig:
     linearisation_instances : held-out instances whose Jacobians at the solution give the
         local convergence factor (its median and worst case; the corners of the parameter
         range are added)
+    step_length : with a JVP pattern (``[model] derivatives`` with F / jvp tokens,
+        :mod:`algodiscover.nonlinear_jvp`): ``"learned"`` (x + s; the default, None in a saved
+        configuration) or ``"minimal-residual"`` (x + alpha s, alpha from one more JVP)
     """
 
     mode: str = "derivative-free"
@@ -301,10 +312,13 @@ class NonlinearTrainingConfig:
     max_evaluations: int = 2000
     tune_instances: int = 16
     linearisation_instances: int = 100
+    step_length: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.step_length is not None and self.step_length not in ("learned", "minimal-residual"):
+            raise InputError(f"nonlinear.step_length must be learned or minimal-residual, got {self.step_length!r}")
         for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
                             ("max_evaluations", 1, 10**7), ("tune_instances", 1, 1000), ("linearisation_instances", 1, 2000)):
             v = getattr(self, key)
@@ -328,7 +342,10 @@ class NonlinearTrainingConfig:
         return cls(**options)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        if d["step_length"] is None:  # unset: left out, so a run without a JVP pattern keeps its old record
+            del d["step_length"]
+        return d
 
 
 #: The options dataclass of each problem class.

@@ -54,6 +54,7 @@ _EXPORTS: dict[str, str] = {
     **dict.fromkeys(('chebyshev_factor', 'chebyshev_residual', 'convergence_factor'), 'minimax'),
     **dict.fromkeys(('EqualCostComparison', 'IterationHistory', 'compare_at_equal_matvecs'), 'iterations'),
     **dict.fromkeys(('KrylovAnalysis', 'analyze_polynomial_iteration'), 'krylov'),
+    **dict.fromkeys(('MemoryIterationAnalysis', 'analyze_memory_iteration'), 'memory_krylov'),
     **dict.fromkeys(('StabilityFunction', 'StabilityInfo', 'plot_window', 'region_grid', 'stability', 'stability_function', 'stability_rational'), 'linear_stability'),
     **dict.fromkeys(('StabilityVerdicts', 'assess_stability'), 'stability_verdicts'),
     **dict.fromkeys(('NumberField', 'number_field'), 'number_fields'),
@@ -115,6 +116,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .minimax import chebyshev_factor, chebyshev_residual, convergence_factor  # noqa: F401
     from .iterations import EqualCostComparison, IterationHistory, compare_at_equal_matvecs  # noqa: F401
     from .krylov import KrylovAnalysis, analyze_polynomial_iteration  # noqa: F401
+    from .memory_krylov import MemoryIterationAnalysis, analyze_memory_iteration  # noqa: F401
     from .linear_stability import StabilityFunction, StabilityInfo, plot_window, region_grid, stability, stability_function, stability_rational  # noqa: F401
     from .stability_verdicts import StabilityVerdicts, assess_stability  # noqa: F401
     from .number_fields import NumberField, number_field  # noqa: F401

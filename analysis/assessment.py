@@ -77,11 +77,15 @@ class Analysis:
     extra: dict[str, Any] = field(default_factory=dict)
     stage_order_arithmetic: str = "exact"
     loose_order: int | None = None
+    high_precision: ButcherTableau | None = None
 
     @property
     def final(self) -> ButcherTableau:
-        """The method the user gets: the exact tableau when one was found."""
-        return self.rational if self.rational is not None else self.tableau
+        """The distilled method: the exact tableau when one was found, else the tableau
+        polished to 60 digits (verified to 1e-40), else the input."""
+        if self.rational is not None:
+            return self.rational
+        return self.high_precision if self.high_precision is not None else self.tableau
 
     def to_json(self) -> dict[str, Any]:
         fin = self.final
@@ -233,6 +237,127 @@ def learned_targets(tableau: ButcherTableau, family: OdeFamilySpec | None, max_p
     return out
 
 
+def _principal_for(family: OdeFamilySpec | None):  # noqa: ANN202
+    """The principal-error conditions of a target: on the family for a personalised one."""
+    from .distillation import _next_order_conditions
+
+    if family is None:
+        return None
+
+    def principal(conds: ConditionSet) -> ConditionSet:
+        if conds.name.startswith("order ") and f" on {family.name}" in conds.name:
+            from .personalised import personalised_conditions
+
+            n = max(b.order for b in conds.blocks if b.rows is not None) + 1
+            blk = personalised_conditions(family, n).blocks[-1]
+            return ConditionSet(f"order {n} on {family.name} (principal error)", (blk,))
+        return _next_order_conditions(conds)
+
+    return principal
+
+
+#: A learned method whose weights sum to 1 within this counts as consistent here: the
+#: verdict is about garbage (lr = 50 gave sum b = -351), not about a training stopped early
+#: whose order-1 residual is 1e-2 but which still beats forward Euler.
+CONSISTENCY_TOL = 0.1
+
+
+def training_verdict(tableau: ButcherTableau, family: OdeFamilySpec | None) -> dict[str, Any]:
+    """Whether training produced a usable integrator: consistent (sum b = 1 within
+    :data:`CONSISTENCY_TOL`) and, on the family, more accurate than forward Euler (mean
+    one-step error on held-out problems). ``status`` is ``"ok"``, ``"inconsistent"`` or
+    ``"worse than Euler"``; ``message`` says it in one sentence."""
+    sb = float(np.sum(tableau.b))
+    out: dict[str, Any] = {"sum_b": sb, "consistent": bool(abs(sb - 1.0) <= CONSISTENCY_TOL), "error_vs_euler": None}
+    if family is not None and tableau.is_explicit:
+        from .accuracy import one_step_errors
+        from .methods import get_method
+
+        smp = family.sample(512, 4321)
+        ref = family.flow(smp.y0, smp.params, smp.h)
+        with np.errstate(all="ignore"):
+            e = float(np.mean(one_step_errors(tableau, family, smp, ref)))
+            e_eu = float(np.mean(one_step_errors(get_method("Euler").as_float(), family, smp, ref)))
+        out["error_vs_euler"] = (e / e_eu) if (e_eu > 0 and math.isfinite(e)) else ("inf" if not math.isfinite(e) else None)
+    ratio = out["error_vs_euler"]
+    worse = ratio == "inf" or (isinstance(ratio, float) and ratio > 1.0)
+    if not out["consistent"]:
+        out["status"] = "inconsistent"
+        out["message"] = (f"training did not produce a usable integrator: the learned weights sum to {sb:.6g} instead of 1, "
+                          "so the method is not even first-order consistent")
+    elif worse:
+        out["status"] = "worse than Euler"
+        out["message"] = ("training did not produce a usable integrator: its one-step error on held-out problems is "
+                          + ("not finite" if ratio == "inf" else f"{ratio:.3g} times that of forward Euler"))
+    else:
+        out["status"] = "ok"
+        out["message"] = "the learned weights are consistent and more accurate than forward Euler on the family"
+    if out["status"] != "ok":
+        out["message"] += "; try a smaller learning rate or more training steps"
+    return out
+
+
+def _target_order(extra: dict[str, Any], family: OdeFamilySpec | None, stages: int, learned_general: int,
+                  distilled_general: int | None, pers_l: PersonalisedOrder | None, pers: PersonalisedOrder | None) -> dict[str, Any] | None:
+    """Whether the order the Taylor regulariser aimed at (``[ode] taylor_order``, general or
+    on the family) was reached by the learned weights (within 1e-6) or the distilled method."""
+    ode = (((extra.get("provenance") or {}).get("config") or {}).get("ode")) or {}
+    target = int(ode.get("taylor_order") or 0)
+    if target <= 0 or not ode.get("taylor_weight", 1.0):
+        return None
+    mode = ode.get("taylor_mode", "general")
+    if mode == "family" and family is not None and pers_l is not None:
+        what = f"personalised order {target} on {family.name}"
+        got_l, got_d = pers_l.order, (pers.order if pers is not None else None)
+        res = pers_l.max_residuals.get(got_l + 1)
+    else:
+        what = f"general order {target}"
+        got_l, got_d, res = learned_general, distilled_general, None
+    best = max(got_l, got_d if got_d is not None else -1)
+    out: dict[str, Any] = {"target": target, "mode": mode, "learned": got_l, "distilled": got_d, "reached": best >= target,
+                           "residual": res}
+    if best >= target:
+        out["message"] = f"the training target, {what}, was reached"
+    else:
+        gap = f" (largest residual at order {got_l + 1}: {res:.2g})" if res is not None else ""
+        dist = f"; the distilled method has order {got_d}" if got_d is not None else ""
+        out["message"] = (f"the training target, {what}, was not reached: the learned weights meet the conditions within 1e-6 "
+                          f"up to order {got_l}{gap}{dist}, {target - best} short; training again from other random starts "
+                          f"(seed) or with more steps may reach it with {stages} stages")
+    return out
+
+
+#: The learned floats are the primary result when the distilled method's error is more
+#: than this factor times theirs (the whole 95% interval).
+PRIMARY_MARGIN = 1.1
+
+
+def _primary(comp: Comparison | None, name: str, learned_label: str) -> dict[str, Any] | None:
+    """Which result is primary: the learned floats when the distilled method is less
+    accurate than them on the family by more than :data:`PRIMARY_MARGIN` (the whole 95%
+    interval of the error ratio)."""
+    if comp is None:
+        return None
+    r = comp.ratios.get("in_distribution", {}).get(learned_label)
+    ci = comp.ci95.get("in_distribution", {}).get(learned_label)
+    if r is None or ci is None:
+        return None
+    less = ci[1] * PRIMARY_MARGIN < 1.0
+    close = not less and ci[1] < 1.0
+    return {"method": "learned weights" if less else "distilled",
+            "distilled_over_learned_error": (1.0 / r) if r > 0 else "inf",
+            "ci95": [1.0 / ci[1] if ci[1] > 0 else "inf", 1.0 / ci[0] if ci[0] > 0 else "inf"],
+            "n_instances": comp.n_samples,
+            "message": (f"the distilled method is less accurate than the learned float64 weights on the family: its "
+                        f"one-step error is {1.0 / r:.3g} times theirs, so the learned weights are the primary result")
+                       if less else
+                       (f"the distilled method is within {PRIMARY_MARGIN - 1:.0%} of the accuracy of the learned float64 weights on "
+                        f"the family (error ratio {1.0 / r:.3g})" if close else
+                        "the distilled method is as accurate as the learned float64 weights on the family "
+                        f"(error ratio {1.0 / r:.3g})" if ci[0] <= 1.0 else
+                        f"the distilled method is more accurate than the learned float64 weights on the family (error ratio {1.0 / r:.3g})")}
+
+
 def _baseline(stages: int, explicit: bool) -> CatalogueEntry | None:
     same = same_stage_methods(stages, explicit=explicit)
     if not same:
@@ -253,6 +378,7 @@ def analyze_tableau(
     name: str | None = None,
     extra: dict[str, Any] | None = None,
     distill_budget_s: float = DISTILL_BUDGET_S,
+    objective: str = "nearest",
 ) -> Analysis:
     """Analyse a tableau (hand-made or learned).
 
@@ -268,17 +394,19 @@ def analyze_tableau(
         :func:`learned_targets`) instead of only rationalising.
     measure : run the numerical measurements (default: when ``family`` is given).
     distill_budget_s : seconds the distillation search may take before it gives up.
+    objective : which member of a family distillation returns (``"nearest"`` to the
+        learned weights or ``"principal-error"``, the smallest principal error).
 
     Float overflow (coefficients near the float64 range) is not an error: the affected
     numbers are reported as infinite and the stability verdicts as not computed.
     """
     with np.errstate(all="ignore"):
-        return _analyze(tableau, max_order, tol, all_orders, family, learned, targets, measure, name, extra, distill_budget_s)
+        return _analyze(tableau, max_order, tol, all_orders, family, learned, targets, measure, name, extra, distill_budget_s, objective)
 
 
 def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, all_orders: bool | None,
              family: OdeFamilySpec | None, learned: bool, targets: Sequence[ConditionSet] | None, measure: bool | None,
-             name: str | None, extra: dict[str, Any] | None, distill_budget_s: float) -> Analysis:
+             name: str | None, extra: dict[str, Any] | None, distill_budget_s: float, objective: str = "nearest") -> Analysis:
     name = name or tableau.name or f"{tableau.stages}-stage method"
     every = (max_order is not None) if all_orders is None else bool(all_orders)
     rep = check_order(tableau, max_order=max_order, tol=tol, all_orders=every)
@@ -287,24 +415,33 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
     if not rep.exact and not tableau.is_exact:
         loose_order = check_order(tableau, max_order=max_order, tol=max(tol or 0.0, _LOOSE_TOL)).order
     rational: ButcherTableau | None = tableau if tableau.is_exact else rationalize(tableau)
+    hp: ButcherTableau | None = None
     if rational is None:
         if targets is None:
             if learned:
                 targets = learned_targets(tableau, family)
             else:
-                loose = loose_order if loose_order is not None else 0
-                targets = [general_conditions(loose)] if loose >= 1 else []
+                # every order the weights could be within reach of: one more than the order
+                # their residuals show at 1e-2 (noise of 1e-4 hides none of them)
+                cap = min(tableau.stages if tableau.is_explicit else 2 * tableau.stages, 8)
+                near = check_order(tableau, max_order=cap, tol=1e-2).order
+                targets = [general_conditions(p) for p in range(min(cap, near + 1), 0, -1)] if near >= 1 else []
         from .distillation import distill
 
-        distillation = distill(tableau, targets, budget_s=distill_budget_s)
+        distillation = distill(tableau, targets, budget_s=distill_budget_s, objective=objective,
+                               principal=_principal_for(family) if learned else None)
         rational = distillation.exact
+        if rational is None and learned and distillation.high_precision is not None:
+            hp = distillation.high_precision.tableau(name)
     if rational is not None and rational.name is None:
         rational = rational.with_name(name)
     exact_rep = None
     if rational is not None:
         same = rational is tableau or (tableau.is_exact and rational.exact is not None and rational.exact.entries() == tableau.exact.entries())
         exact_rep = rep if same else check_order(rational, max_order=max_order, all_orders=every)
-    final = rational if rational is not None else tableau
+    elif hp is not None:
+        exact_rep = check_order(hp, max_order=max_order, all_orders=every)
+    final = rational if rational is not None else (hp if hp is not None else tableau)
     fin_order = exact_rep.order if exact_rep is not None else rep.order
     ident = identify(final, order=fin_order)
     stab = stability(final)
@@ -329,15 +466,36 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
         if learned:
             pers_l = personalised_order(tableau, family, tol=_LOOSE_TOL)
         do_measure = measure if measure is not None else True
+        distinct = final is not tableau
         if do_measure and final.is_explicit:
             meas = measure_order(final, family)
-            if learned and rational is not None:
+            if learned and distinct:
                 meas_l = measure_order(tableau.with_name(f"{name} (learned weights)"), family)
             others = [e.tableau for e in same_stage_methods(tableau.stages, explicit=True)]
             meas_c = {t.label: measure_order(t, family) for t in others}
-            if learned and rational is not None:
+            if learned and distinct:
                 others = [tableau.with_name(f"{name} (learned weights)")] + others
             comp = compare_methods(final.with_name(name), others, family)
+            if learned:
+                from .accuracy import work_precision
+
+                extra_wp = work_precision([final.with_name(name)] + list(others), family).to_json()
+    extra = dict(extra or {})
+    if learned:
+        tgt = _target_order(extra, family, tableau.stages, rep.order if loose_order is None else loose_order,
+                            exact_rep.order if exact_rep is not None else None, pers_l, pers)
+        if tgt is not None:
+            extra["target_order"] = tgt
+    if learned and family is not None and "extra_wp" in locals():
+        extra["work_precision"] = extra_wp
+    if learned:
+        extra["training_verdict"] = training_verdict(tableau, family)
+        prim = _primary(comp, name, f"{name} (learned weights)")
+        if prim is not None:
+            extra["primary"] = prim
+            if prim["method"] == "learned weights" and comp is not None:
+                # the comparison of the primary result: ratios to the learned weights
+                extra["comparison_learned"] = comp.with_reference(f"{name} (learned weights)").to_json()
     return Analysis(
         kind="runge-kutta",
         name=name,
@@ -363,5 +521,6 @@ def _analyze(tableau: ButcherTableau, max_order: int | None, tol: float | None, 
         family=family,
         baseline=base,
         baseline_stability=base_stab,
-        extra=dict(extra or {}),
+        extra=extra,
+        high_precision=hp,
     )

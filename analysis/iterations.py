@@ -31,6 +31,9 @@ __all__ = [
     "IterationHistory",
     "EqualCostComparison",
     "run_polynomial_iteration",
+    "MemoryStepper",
+    "run_memory_iteration",
+    "run_heavy_ball",
     "run_gmres",
     "run_scipy_gmres",
     "run_cg",
@@ -149,6 +152,99 @@ def run_polynomial_iteration(A: Any, rhs: np.ndarray, W: np.ndarray, b: np.ndarr
         count += 1
         if rec.add(count, float(np.linalg.norm(r))):
             return rec.done()
+
+
+class MemoryStepper:
+    """The outer iteration of an R2N2 with memory on ``f(x) = rhs - A x`` (numpy, float64 or
+    complex)::
+
+        x_{k+1} = x_k + h sum_j b_j v_j^(k)
+                  + sum_{m=1..M} ( beta_m (x_{k-m+1} - x_{k-m}) + h sum_j gamma_{m,j} v_j^(k-m) )
+
+    ``v_1^(k) = r_k`` (the residual at ``x_k``, passed in) and ``v_j = r_k - h A (sum_l W_jl
+    v_l)``: ``n - 1`` matvecs per call; the past evaluations are reused, not recomputed. The
+    first M calls are plain steps (start-up rule ``"rk"``). With ``M = 0`` it is the
+    memoryless outer iteration. :meth:`step` keeps the history; :meth:`reset` clears it."""
+
+    def __init__(self, W: np.ndarray, b: np.ndarray, h: float, betas: Sequence[float] = (),
+                 gammas: Sequence[Sequence[float]] = ()) -> None:
+        self.W, self.b, self.h = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64), float(h)
+        self.n = len(self.b)
+        self.betas = np.asarray(list(betas), dtype=np.float64).reshape(-1)
+        self.M = int(self.betas.size)
+        self.gammas = np.asarray([list(g) for g in gammas], dtype=np.float64).reshape(self.M, self.n) if self.M else np.zeros((0, self.n))
+        self.reset()
+
+    def reset(self) -> None:
+        self.xs: list[np.ndarray] = []
+        self.vs: list[list[np.ndarray]] = []
+
+    def stages(self, mv: MatVec, r: np.ndarray) -> list[np.ndarray]:
+        W, h = self.W, self.h
+        vs = [r]
+        for j in range(1, self.n):
+            d = np.zeros_like(r)
+            for l in range(j):
+                if W[j, l] != 0.0:
+                    d = d + W[j, l] * vs[l]
+            vs.append(r - h * mv(d))
+        return vs
+
+    def step(self, mv: MatVec, x: np.ndarray, r: np.ndarray) -> np.ndarray:
+        """``x_{k+1}`` from ``x_k`` and its residual ``r_k`` (``n - 1`` matvecs)."""
+        vs = self.stages(mv, r)
+        upd = np.zeros_like(x)
+        for j in range(self.n):
+            if self.b[j] != 0.0:
+                upd = upd + self.b[j] * vs[j]
+        x_next = x + self.h * upd
+        M = self.M
+        if M:
+            if not self.xs:
+                self.xs.append(x)
+            if len(self.vs) == M:  # full history: x_{k-M}..x_k in xs, v^(k-M)..v^(k-1) in vs
+                for m in range(1, M + 1):
+                    if self.betas[m - 1] != 0.0:
+                        x_next = x_next + self.betas[m - 1] * (self.xs[-m] - self.xs[-m - 1])
+                    for j in range(self.n):
+                        if self.gammas[m - 1, j] != 0.0:
+                            x_next = x_next + (self.h * self.gammas[m - 1, j]) * self.vs[-m][j]
+            self.vs = (self.vs + [vs])[-M:]
+            self.xs = (self.xs + [x_next])[-(M + 1):]
+        return x_next
+
+
+def run_memory_iteration(A: Any, rhs: np.ndarray, W: np.ndarray, b: np.ndarray, h: float, betas: Sequence[float],
+                         gammas: Sequence[Sequence[float]], *, tol: float = 1e-10, budget: int = 10_000,
+                         method: str = "learned") -> IterationHistory:
+    """The R2N2 outer iteration with memory (:class:`MemoryStepper`) on ``A x = rhs`` from
+    ``x = 0``: n matvecs per outer iteration, as the memoryless one (the residual is the first
+    stage; past evaluations are reused)."""
+    mv = _as_matvec(A)
+    st = MemoryStepper(W, b, h, betas, gammas)
+    rec = _Recorder(method, float(np.linalg.norm(rhs)), tol, budget)
+    x = np.zeros_like(rhs, dtype=np.float64)
+    r = rhs.astype(np.float64).copy()
+    count = 0
+    while True:
+        x = st.step(mv, x, r)
+        count += st.n - 1
+        r = rhs - mv(x)
+        count += 1
+        if rec.add(count, float(np.linalg.norm(r))):
+            return rec.done()
+
+
+def run_heavy_ball(A: Any, rhs: np.ndarray, lo: float, hi: float, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
+    """The optimal heavy ball (stationary Chebyshev) iteration on ``[lo, hi]`` from ``x = 0``:
+    ``x_{k+1} = x_k + alpha r_k + beta (x_k - x_{k-1})``, ``alpha = 4/(sqrt(lo) + sqrt(hi))^2``,
+    ``beta = ((sqrt(hi) - sqrt(lo))/(sqrt(hi) + sqrt(lo)))^2``, first step ``x_1 = alpha r_0``
+    (one matvec per step)."""
+    sa, sb = math.sqrt(lo), math.sqrt(hi)
+    alpha, beta = 4.0 / (sa + sb) ** 2, ((sb - sa) / (sb + sa)) ** 2
+    h = run_memory_iteration(A, rhs, np.zeros((1, 1)), np.array([1.0]), alpha, [beta], [[0.0]], tol=tol, budget=budget,
+                             method="heavy-ball")
+    return h
 
 
 def run_gmres(A: Any, rhs: np.ndarray, restart: int, *, tol: float = 1e-10, budget: int = 10_000) -> IterationHistory:
@@ -435,8 +531,9 @@ class EqualCostComparison:
         }
 
 
-def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool) -> tuple[list[str], dict[str, str]]:
-    """The methods :func:`compare_at_equal_matvecs` runs, and those it skips with why."""
+def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool, memory: int = 0) -> tuple[list[str], dict[str, str]]:
+    """The methods :func:`compare_at_equal_matvecs` runs, and those it skips with why (a
+    learned iteration with memory is also compared with the optimal heavy ball)."""
     lo, hi = spectrum.interval
     methods, skipped = ["learned", f"gmres({n})", f"gmres({n})-idealised"], {}
     if symmetric and lo > 0:
@@ -444,27 +541,37 @@ def comparison_methods(n: int, spectrum: Spectrum, symmetric: bool) -> tuple[lis
     else:
         skipped["cg"] = "needs a symmetric positive definite matrix"
     if 0 < lo < hi:
-        methods += ["chebyshev", f"chebyshev({n})", "richardson"]
+        methods += ["chebyshev", f"chebyshev({n})", "richardson"] + (["heavy-ball"] if memory else [])
     else:
         why = "needs a spectral interval [lo, hi] with 0 < lo < hi"
-        skipped.update({"chebyshev": why, f"chebyshev({n})": why, "richardson": why})
+        skipped.update({"chebyshev": why, f"chebyshev({n})": why, "richardson": why, **({"heavy-ball": why} if memory else {})})
     return methods, skipped
 
 
 def compare_at_equal_matvecs(W: np.ndarray, b: np.ndarray, h: float, systems: Sequence[tuple[Any, np.ndarray]],
                              spectrum: Spectrum, *, symmetric: bool, tol: float = 1e-10, budget: int = 10_000,
                              progress: Callable[[str], None] | None = None, seed: int = 0, resamples: int = RESAMPLES,
-                             start: str = "x0 = 0") -> EqualCostComparison:
+                             start: str = "x0 = 0", betas: Sequence[float] = (),
+                             gammas: Sequence[Sequence[float]] = ()) -> EqualCostComparison:
     """Run the learned iteration and the baselines on held-out ``systems`` (``(A, rhs)``
     pairs; ``A`` an ndarray, sparse matrix, LinearOperator or callable) from ``x = 0``.
     ``seed`` and ``resamples`` fix the bootstrap of the ratios; ``start`` says in the
     counting note where the systems start (a caller with an initial guess x0 passes the
-    residual systems ``(A, rhs - A x0)``)."""
+    residual systems ``(A, rhs - A x0)``). ``betas``/``gammas`` (memory M >= 1): the learned
+    iteration has memory (:func:`run_memory_iteration`) and the optimal heavy ball joins."""
     n = len(b)
     lo, hi = spectrum.interval
-    methods, skipped = comparison_methods(n, spectrum, symmetric)
+    M = len(betas)
+    methods, skipped = comparison_methods(n, spectrum, symmetric, M)
+
+    def learned(A: Any, r: np.ndarray) -> IterationHistory:
+        if M:
+            return run_memory_iteration(A, r, W, b, h, betas, gammas, tol=tol, budget=budget)
+        return run_polynomial_iteration(A, r, W, b, h, tol=tol, budget=budget)
+
     table: dict[str, Callable[[Any, np.ndarray], IterationHistory]] = {
-        "learned": lambda A, r: run_polynomial_iteration(A, r, W, b, h, tol=tol, budget=budget),
+        "learned": learned,
+        "heavy-ball": lambda A, r: run_heavy_ball(A, r, lo, hi, tol=tol, budget=budget),
         f"gmres({n})": lambda A, r: run_scipy_gmres(A, r, n, tol=tol, budget=budget),
         f"gmres({n})-idealised": lambda A, r: _renamed(run_gmres(A, r, n, tol=tol, budget=budget), f"gmres({n})-idealised"),
         "cg": lambda A, r: run_cg(A, r, tol=tol, budget=budget),
@@ -482,11 +589,13 @@ def compare_at_equal_matvecs(W: np.ndarray, b: np.ndarray, h: float, systems: Se
                 progress(name)
             with np.errstate(over="ignore", invalid="ignore"):
                 hist[name].append(fn(A, rhs))
-    counting = (f"matvecs = products with A, from {start}: learned {n} per outer iteration (its residual is its first stage); "
+    mem = (f", reusing the evaluations and iterates of the last {M} outer iteration{'s' if M > 1 else ''} (memory, no extra matvecs)"
+           if M else "")
+    counting = (f"matvecs = products with A, from {start}: learned {n} per outer iteration (its residual is its first stage{mem}); "
                 f"GMRES({n}) as SciPy's gmres spends them, counted by wrapping the matvec ({n} Arnoldi steps and 1 true "
                 f"residual per cycle, {n + 1} in all); GMRES({n})-idealised the same method counted as {n} per cycle (the "
                 f"restart residual from the Arnoldi relation, not measured); CG, Chebyshev, Chebyshev({n}) and Richardson "
-                f"1 per step; relative residual ||r|| / ||r0||; ratios are medians over the systems with a 95 % percentile "
+                f"1 per step{'; heavy-ball (the optimal stationary two-step method on the interval) 1 per step' if M else ''}; relative residual ||r|| / ||r0||; ratios are medians over the systems with a 95 % percentile "
                 f"bootstrap interval ({resamples} paired resamples of the systems, seed {seed})")
     return EqualCostComparison(tol, budget, {k: tuple(v) for k, v in hist.items()}, skipped, counting, size, n, seed, resamples)
 

@@ -211,11 +211,17 @@ def analyze_polynomial_iteration(
     progress: Callable[[str], None] | None = None,
     seed: int = 0,
     start: str = "x0 = 0",
+    betas: Sequence[float] = (),
+    gammas: Sequence[Sequence[float]] = (),
 ) -> KrylovAnalysis:
     """Residual polynomial (exact when possible), roots, pseudocode, convergence factor on
     ``spectrum`` against Chebyshev, distilled polynomial, identification and, given held-out
     ``systems``, the measured equal-matvec comparison (``seed`` fixes its bootstrap
-    intervals; ``start`` names the starting point in its counting note)."""
+    intervals; ``start`` names the starting point in its counting note). With ``betas`` /
+    ``gammas`` (memory M >= 1) the polynomial part describes one plain step (W, b, h), the
+    start-up step, and the measured comparison runs the iteration with memory
+    (:func:`~.iterations.run_memory_iteration`; its recurrence is analysed by
+    :func:`~.memory_krylov.analyze_memory_iteration`)."""
     if not tableau.is_explicit:
         raise AnalysisInputError("a polynomial iteration needs an explicit tableau (strictly lower triangular W)")
     if not (isinstance(h, (int, float)) and math.isfinite(h) and h > 0):
@@ -250,7 +256,7 @@ def analyze_polynomial_iteration(
     else:
         rec = recurrence_pseudocode(tableau, float(h), name=name)
     comp = None
-    if systems and _shared_sparse(systems):
+    if systems and _shared_sparse(systems) and not len(betas):  # the block runners are memoryless
         from .block_iterations import compare_blocked
 
         A0 = systems[0][0]
@@ -258,7 +264,7 @@ def analyze_polynomial_iteration(
                                budget=budget, progress=progress, seed=seed, start=start)
     elif systems:
         comp = compare_at_equal_matvecs(W, b, float(h), systems, spectrum, symmetric=symmetric, tol=tol, budget=budget,
-                                        progress=progress, seed=seed, start=start)
+                                        progress=progress, seed=seed, start=start, betas=betas, gammas=gammas)
     return KrylovAnalysis(
         stages=n, h=float(h), h_exact=h_ex, polynomial=q, polynomial_source=source, coefficients=coeffs, roots=roots,
         recurrence=rec, richardson_form=richardson_pseudocode(roots), spectrum=spectrum, factor=fac, chebyshev=cheb,

@@ -39,7 +39,8 @@ __all__ = [
     "EqualCostMethodView", "EqualCostRatioView", "EqualCostErrorsView", "EqualCostRatiosView", "RatioEstimateView",
     "FiniteTerminationView", "RhsView", "WorstInstanceView", "BaselinesView", "TunedView", "JacobianCostView",
     "MultistepView", "LmmView", "LmmConditionView", "ErrorConstantView", "ZeroStabilityView", "MultistepStabilityView",
-    "GlobalOrderView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
+    "GlobalOrderView", "RecurrenceCoefficientView", "RecurrenceView", "MemoryFactorView", "ExactFactorView", "OptimalTwoStepView",
+    "MemoryIterationView", "analysis_schema", "SCHEMA_FILE", "SETTINGS", "VERDICTS",
 ]
 
 SCHEMA_FILE = "analysis.schema.json"
@@ -123,11 +124,26 @@ class IdentificationView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class HighPrecisionView(_AnalysisPart):
+    target: str
+    A: tuple[tuple[str, ...], ...]
+    b: tuple[str, ...]
+    digits: int
+    residual: float
+    verified_below: float
+    label: str
+    distance: float
+    objective: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class DistillationView(_AnalysisPart):
     rational: TableauView | None = None
     target: str | None = None
     distance: float | None = None
     log: tuple[str, ...] = ()
+    high_precision: HighPrecisionView | None = None
+    objective: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -232,12 +248,72 @@ class PerSettingView(_BySetting, _AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PerSettingIntervalView(_BySetting, _AnalysisPart):
+    """A 95% interval ``[lo, hi]`` per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, tuple[Real, Real]] | None = None
+    out_of_distribution: Mapping[str, tuple[Real, Real]] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PerSettingTextView(_BySetting, _AnalysisPart):
+    """A verdict per method name, for each setting of the comparison."""
+
+    in_distribution: Mapping[str, str] | None = None
+    out_of_distribution: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class ComparisonView(_AnalysisPart):
     reference: str | None = None
     stages: Mapping[str, int] = field(default_factory=_empty)
     errors: PerSettingView = field(default_factory=PerSettingView)
     ratios: PerSettingView = field(default_factory=PerSettingView)
     n_samples: int | None = None
+    ci95: PerSettingIntervalView = field(default_factory=PerSettingIntervalView)
+    verdicts: PerSettingTextView = field(default_factory=PerSettingTextView)
+    n_instances: int | None = None
+    resamples: int | None = None
+    statistic: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorkPrecisionView(_AnalysisPart):
+    T: float
+    h: tuple[float, ...] = ()
+    evaluations: Mapping[str, tuple[int, ...]] = field(default_factory=_empty)
+    errors: Mapping[str, tuple[float | None, ...]] = field(default_factory=_empty)
+    training_h: tuple[float, float] | None = None
+    n_samples: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetOrderView(_AnalysisPart):
+    target: int
+    mode: str = "general"
+    learned: int | None = None
+    distilled: int | None = None
+    reached: bool = True
+    residual: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingVerdictView(_AnalysisPart):
+    status: str = "ok"
+    message: str | None = None
+    sum_b: float | None = None
+    consistent: bool | None = None
+    error_vs_euler: Real | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PrimaryView(_AnalysisPart):
+    method: str
+    distilled_over_learned_error: Real | None = None
+    ci95: tuple[Real, Real] | None = None
+    n_instances: int | None = None
+    message: str | None = None
 
 
 # ================================================================== run record (learned methods)
@@ -470,6 +546,72 @@ class RhsView(_AnalysisPart):
 
 
 @dataclass(frozen=True, kw_only=True)
+class RecurrenceCoefficientView(_AnalysisPart):
+    """One coefficient ``c_m(lambda)`` of the residual recurrence of an iteration with memory."""
+
+    m: int
+    sympy: str | None = None
+    latex: str | None = None
+    coefficients: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecurrenceView(_AnalysisPart):
+    text: str | None = None
+    latex: str | None = None
+    coefficients: tuple[RecurrenceCoefficientView, ...] = ()
+    exact: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryFactorView(_AnalysisPart):
+    per_outer: float | None = None
+    per_matvec: float | None = None
+    at: float | Pair | None = None
+    on_eigenvalues: float | None = None
+    roots_at_worst: tuple[Pair, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactFactorView(_AnalysisPart):
+    per_outer: str | None = None
+    per_matvec: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OptimalTwoStepView(_AnalysisPart):
+    per_matvec: float | None = None
+    per_matvec_exact: str | None = None
+    alpha: float | None = None
+    beta: float | None = None
+    alpha_exact: str | None = None
+    beta_exact: str | None = None
+    interval: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemoryIterationView(_AnalysisPart):
+    """``krylov.memory``: a linear iteration with memory (:mod:`analysis.memory_krylov`)."""
+
+    memory: int
+    form: str | None = None
+    startup: str | None = None
+    stages: int | None = None
+    matvecs_per_outer: int | None = None
+    h: float | None = None
+    b: tuple[float, ...] = ()
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    recurrence: RecurrenceView | None = None
+    factor: MemoryFactorView | None = None
+    exact_factor: ExactFactorView | None = None
+    optimal_two_step: OptimalTwoStepView | None = None
+    factor_ratio: float | None = None
+    identified_as: str | None = None
+    pseudocode: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class LinearFamilyView(_AnalysisPart):
     name: str
     description: str | None = None
@@ -519,6 +661,7 @@ class KrylovView(_AnalysisPart):
     family: LinearFamilyView | None = None
     rk_view: NormalisedView | None = None
     objective: ObjectiveView | None = None
+    memory: MemoryIterationView | None = None
 
 
 # ================================================================== newton-krylov: nonlinear systems
@@ -552,6 +695,8 @@ class LinearisationView(_AnalysisPart):
     unsolved: int | None = None
     per_instance_rates: tuple[float, ...] = ()
     meaning: str | None = None
+    memory_recurrence: str | None = None
+    memory_identified_as: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -634,6 +779,60 @@ class NonlinearView(_AnalysisPart):
     linearisation: LinearisationView | None = None
     baselines: BaselinesView | None = None
     comparison: NewtonSettingsView | None = None
+    jvp: "NonlinearJvpView | None" = None
+    memory: "NonlinearMemoryView | None" = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearMemoryView(_AnalysisPart):
+    """R2N2 with memory M for nonlinear systems: the learned memory weights."""
+
+    depth: int
+    form: str | None = None
+    startup: str | None = None
+    betas: tuple[float, ...] = ()
+    gammas: tuple[tuple[float, ...], ...] = ()
+    anderson_same_depth: str | None = None
+    recurrence: str | None = None
+    identified_as: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class OrderSummaryView(_AnalysisPart):
+    """Median and worst of a per-instance order or factor, with where the worst is."""
+
+    median: float | None = None
+    worst: float | None = None
+    worst_params: Mapping[str, float] | None = None
+    instances: int | None = None
+    missing: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PredictedOrderView(_AnalysisPart):
+    """The predicted order of a JVP iteration on a scalar equation (exact arithmetic)."""
+
+    order: int | None = None
+    leading_coefficient: float | None = None
+    local_factor: float | None = None
+    terms: int | None = None
+    taylor: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class NonlinearJvpView(_AnalysisPart):
+    """Mode ``jvp``: stages of F and exact Jacobian-vector products, orders and factors."""
+
+    derivatives: tuple[str, ...] = ()
+    step_length: str | None = None
+    jvps_per_outer: int | None = None
+    jvp_in_F: float | None = None
+    cost_per_outer: float | None = None
+    pseudocode: str | None = None
+    measured_order: OrderSummaryView | None = None
+    local_factor: OrderSummaryView | None = None
+    predicted_order_generic_scalar: PredictedOrderView | None = None
+    predicted_order_family: PredictedOrderView | None = None
 
 
 # ================================================================== two-derivative Runge-Kutta methods
@@ -853,6 +1052,11 @@ class AnalysisView(_AnalysisPart):
     measured_learned: MeasuredOrderView | None = None
     measured_classical: Mapping[str, MeasuredOrderView] | None = None
     comparison: ComparisonView | None = None
+    training_verdict: TrainingVerdictView | None = None
+    primary: PrimaryView | None = None
+    comparison_learned: ComparisonView | None = None
+    work_precision: WorkPrecisionView | None = None
+    target_order: TargetOrderView | None = None
     training: TrainingView | None = None
     structure: StructureView | None = None
     provenance: ProvenanceView | None = None

@@ -31,6 +31,23 @@ def _cases():
         base.with_overrides(family="linear", stages=3), options={"taylor_order": 3, "taylor_mode": "family", "taylor_weight": 1e4})
     yield "4 stages, Van der Pol, order-4 regulariser", replace(
         base.with_overrides(family="vanderpol", stages=4), options={"taylor_order": 4}, train=TrainConfig(adam_steps=1000, lr=0.05, lbfgs_steps=300))
+    yield "4 stages, square, family-order-6 regulariser", replace(
+        base.with_overrides(family="square", stages=4), options={"taylor_order": 6, "taylor_mode": "family"})
+    yield "3 stages, square, no regulariser", base.with_overrides(family="square", stages=3)
+
+
+def _found(a: dict) -> str:
+    """What the run found, with the distilled-vs-learned verdict and its interval."""
+    d = a.get("distillation") or {}
+    kind = "exact" if a.get("rational") else ("60 digits, verified to 1e-40" if d.get("high_precision") else "none")
+    out = (f"{kind}; general order {a['exact_order']}, personalised {a.get('personalised_order')}, "
+           f"measured {a.get('measured_order') or float('nan'):.2f}, {a['identified_as']}")
+    prim = a.get("primary")
+    if prim:
+        lo, hi = prim["ci95"]
+        out += (f"; distilled/learned error {prim['distilled_over_learned_error']:.3g} [{lo:.3g}, {hi:.3g}] "
+                f"({prim['n_instances']} problems) -> primary: {prim['method']}")
+    return out
 
 
 def main() -> None:
@@ -39,11 +56,9 @@ def main() -> None:
         print(f"{'discovery':<52} {'train [s]':>9} {'analyse [s]':>11} {'total [s]':>9}  result")
         for label, cfg in _cases():
             t0 = time.perf_counter()
-            res = run_discover(cfg, Path(tmp) / label.split(",")[0].replace(" ", "_"), formats=(), progress=False)
+            res = run_discover(cfg, Path(tmp) / label.replace(" ", "_").replace(",", ""), formats=(), progress=False)
             total = time.perf_counter() - t0
-            a = res.analysis
-            found = f"exact order {a['exact_order']}, personalised {a.get('personalised_order')}, measured {a.get('measured_order', float('nan')):.2f}, {a['identified_as']}"
-            print(f"{label:<52} {res.timings['train_s']:>9.1f} {res.timings['analyze_s']:>11.1f} {total:>9.1f}  {found}")
+            print(f"{label:<52} {res.timings['train_s']:>9.1f} {res.timings['analyze_s']:>11.1f} {total:>9.1f}  {_found(res.analysis)}")
         t0 = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             code = cli_main(["discover", "--out", str(Path(tmp) / "default"), "--quiet"])

@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 from ..analysis.schema import AnalysisView
 from .formatting import Rich
+from .linear_memory import build_memory
 from .linear_sections import build_convergence, build_matvecs, build_recurrence
 from .linear_summary import build_krylov_summary, krylov_title
 from .mathtext import sci
@@ -124,6 +125,7 @@ SECTIONS: list[Section] = [
     Section("msaccuracy", "Measured global order", build_ms_accuracy, (MULTISTEP_KIND,), figures=True),
     Section("msequalcost", "Accuracy at equal cost", build_ms_equal_cost, (MULTISTEP_KIND,), figures=True),
     Section("msverified", "Verified and measured", build_ms_verified, (MULTISTEP_KIND,)),
+    Section("memory", "The iteration with memory", build_memory, ("krylov",), figures=True),
     Section("recurrence", "The iteration", build_recurrence, ("krylov",)),
     Section("convergence", "Residual polynomial and convergence factor", build_convergence, ("krylov",), figures=True),
     Section("matvecs", "Equal-matvec comparison", build_matvecs, ("krylov",), figures=True),

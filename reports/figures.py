@@ -37,7 +37,9 @@ from ..analysis.schema import (
     TrainingView,
 )
 from .mathtext import parse_expression
+from .memory_figures import memory_factor_figure
 from .multistep_figures import ms_equal_cost_figure, ms_order_figure, ms_stability_figure
+from .rk_accuracy import work_precision_figure
 from .rk_equal_cost import equal_cost_figure
 from .solver_math import method_label
 
@@ -169,7 +171,8 @@ def _series(a: AnalysisView) -> list[tuple[str, MeasuredOrderView, str, str]]:
     name = a.name
     out = []
     if a.measured is not None:
-        label = f"{name} (distilled, exact)" if a.measured_learned is not None else name
+        label = (f"{name} (distilled, {'exact' if a.rational is not None else 'verified to 1e-40'})"
+                 if a.measured_learned is not None else name)
         out.append((label, a.measured, _METHOD, "o"))
     if a.measured_learned is not None:
         out.append((f"{name} (learned weights)", a.measured_learned, _LEARNED, "s"))
@@ -426,7 +429,7 @@ def linearisation_figure(a: AnalysisView) -> Figure | None:
     c = _poly(lin.residual_polynomial_coefficients)
     spec = lin.spectrum or SpectrumView()
     iv = spec.interval or ()
-    if c is None or len(iv) != 2 or not spec.real:
+    if c is None or len(iv) != 2 or not spec.real or lin.memory_recurrence:  # with memory |q| is not the local rate
         return None
     lo, hi = _float(iv[0]), _float(iv[1])
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > 0):
@@ -449,6 +452,7 @@ def linearisation_figure(a: AnalysisView) -> Figure | None:
 FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "stability": stability_figure,
     "accuracy": accuracy_figure,
+    "work_precision": work_precision_figure,
     "training": training_figure,
     "polynomial": polynomial_figure,
     "history": history_figure,
@@ -456,11 +460,12 @@ FIGURES: dict[str, Callable[[AnalysisView], Figure | None]] = {
     "equal_cost": equal_cost_figure,
     "ms_stability": ms_stability_figure,
     "ms_order": ms_order_figure,
-    "ms_equal_cost": ms_equal_cost_figure,
+    "ms_equal_cost": ms_equal_cost_figure, "memory_factor": memory_factor_figure,
 }
 
 # figures shown only for some analysis kinds (the others are drawn for every kind with data)
 FIGURE_KINDS: dict[str, tuple[str, ...]] = {"stability": ("runge-kutta", _TD), "accuracy": ("runge-kutta", _TD), "equal_cost": (_TD,),
+                                            "work_precision": ("runge-kutta",),
                                             "ms_stability": ("multistep",), "ms_order": ("multistep",), "ms_equal_cost": ("multistep",)}
 
 

@@ -18,6 +18,7 @@ from typing import Any, Sequence
 from ..analysis.schema import AnalysisView, ChebyshevView, FactorRatioView, KrylovView, NormalisedView, PolynomialView, SpectrumView
 from .formatting import Rich, count_math, count_text, fnum, plural
 from .mathtext import Math, inline_value_math, interval_math, join_math, sci, tableau_math
+from .linear_memory import memory_note
 from .linear_summary import eigenvalue_sentence, matvec_sentences, objective_note, start_math
 from .solver_math import (
     ABSQ,
@@ -101,6 +102,9 @@ def build_recurrence(a: AnalysisView) -> dict[str, Any] | None:
     if show_cheb:
         roots_text += [" The last column gives the roots of the Chebyshev polynomial of the same degree on the spectral interval."]
     rk = _rk_view(a, k)
+    mnote = memory_note(k)
+    if mnote:
+        intro = [*mnote, " ", *intro]
     return {"intro": intro, "recurrence": k.recurrence or "", "q_text": q_text,
             "q": display_eq(Q, q) if q is not None else None, "q_note": q_note, "distilled": distilled,
             "roots_text": roots_text if rows else None, "roots": rows, "show_cheb": show_cheb,
@@ -191,7 +195,7 @@ def build_convergence(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str,
                     "math": display_eq(QC, qc)}
     return {"how": how, "meaning": meaning, "rows": rows, "has_ratio": any(r["ratio_outer"] is not None for r in rows), "where": where,
             "cheb": cheb, "figure": "polynomial" if "polynomial" in figures else None, "real": spec.real,
-            "interval": interval_math(lo, hi), "note": objective_note(k, a)}
+            "interval": interval_math(lo, hi), "note": memory_note(k) or objective_note(k, a)}
 
 
 def build_matvecs(a: AnalysisView, figures: Sequence[str] = ()) -> dict[str, Any] | None:

@@ -25,6 +25,7 @@ from ..analysis.schema import (
     StructureView,
 )
 from .formatting import Rich, count_text, fnum, join_and, plural
+from .linear_memory import memory_summary
 from .mathtext import Code, Math, join_math, sci
 from .solver_math import (
     ABSQ,
@@ -245,9 +246,10 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
     mv = k.matvecs_per_outer or n
     fam = k.family
     obj = _objective(a, k)
+    ms = memory_summary(a, k)
     p1: Rich = [Code(a.name), f" is a learned {n}-stage polynomial iteration for linear systems ", AXB,
                 f": one outer iteration costs {plural(int(mv), 'matrix-vector product')} (matvecs) and no inner products, and multiplies the residual by a fixed polynomial, ",
-                RK_STEP, " with ", Q0, "."]
+                RK_STEP, " with ", Q0, "."] if ms is None else list(ms[0])
     if fam is not None:
         p1 += [" It was trained on the family ", *family_line(fam, sentence=True)]
         if st.outer:
@@ -258,7 +260,7 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
         p1.append(".")
         if fam.rhs is not None and fam.rhs.description:
             p1 += [" Training and held-out right-hand sides: ", fam.rhs.description, "; initial guess ", *start_math(k), "."]
-    paras = [p1, _factor_sentences(k, a)]
+    paras = [p1, _factor_sentences(k, a) if ms is None else ms[1]]
     comp = matvec_sentences(k, a)
     if comp:
         paras.append(comp)
@@ -285,7 +287,10 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
         s[0] = s[0][0].upper() + s[0][1:] if isinstance(s[0], str) else s[0]
         facts.append(("Spectrum", s))
     fac = k.factor or FactorView()
-    facts.append(("Convergence factor", [sci(fac.per_outer, 4), " per outer iteration, ", sci(fac.per_matvec, 4), " per matvec"]))
+    if ms is not None:
+        facts += ms[2]
+    facts.append(("Convergence factor" if ms is None else "Start-up step factor",
+                  [sci(fac.per_outer, 4), " per outer iteration, ", sci(fac.per_matvec, 4), " per matvec"]))
     ch = k.chebyshev or ChebyshevView()
     fr = k.factor_ratio or FactorRatioView()
     if ch.per_outer is not None:
@@ -310,7 +315,7 @@ def build_krylov_summary(a: AnalysisView) -> dict[str, Any] | None:
                 v.append("; " + {"fewer": "the learned iteration needs fewer", "more": "the learned iteration needs more",
                                  "no significant difference": "no significant difference"}[e.verdict])
             facts.append((f"{method_label(gm, short=True)} / learned matvecs", v))
-    if k.identified_as:
+    if k.identified_as and ms is None:
         facts.append(("Identified as", [k.identified_as]))
     if a.order is not None:
         rk = k.rk_view or NormalisedView()

@@ -68,6 +68,8 @@ def nonlinear_title(a: AnalysisView) -> str:
     if _mode(a, nl) == "newton-krylov":
         inner = f"a learned {n}-stage inner iteration" if n else "a learned inner iteration"
         return f"{a.name}: Newton\u2013Krylov with {inner}{where}"
+    if _mode(a, nl) == "jvp":
+        return f"{a.name}: a learned Newton-type iteration with exact Jacobian-vector products{where}"
     return f"{a.name}: a learned derivative-free iteration{where}"
 
 
@@ -143,7 +145,8 @@ def _nl_comparison_sentence(nl: NonlinearView, setting: str) -> Rich:
         out += [" (", *ranges, ")"]
     out += [" the learned iteration reaches ", normF_le(c.tol), f" on {succ.get('learned', 0)} of {inst}"]
     if med.get("learned") is not None:
-        out += [f" with a median of {count_text(med['learned'])} residual evaluations"]
+        unit = "F-evaluation equivalents (each JVP at its measured cost)" if nl.mode == "jvp" else "residual evaluations"
+        out += [f" with a median of {count_text(med['learned'])} {unit}"]
     out.append(".")
     fewest, best = c.fewest, c.best_baseline
     if fewest == "learned":
@@ -185,6 +188,33 @@ def _baselines_paragraph(nl: NonlinearView) -> Rich:
         out += [f" One exact Jacobian ({how}) costs {fnum(jc.jacobian_in_F):.3g} evaluations of F, measured in wall time on this machine "
                 f"(it varies between runs), and Newton\u2019s cost counts it so; a finite-difference Jacobian would cost m = {jc.size}. One "
                 f"forward-mode Jacobian-vector product (torch.func.jvp) costs {fnum(jc.jvp_in_F):.3g}."]
+    if nl.jvp is not None and nl.jvp.jvp_in_F is not None:
+        out += [f" The learned iteration and newton_gmres count each exact Jacobian-vector product (forward mode, dual numbers) as "
+                f"{fnum(nl.jvp.jvp_in_F):.3g} evaluations of F, as measured for the learned artefact on one instance."]
+    return out
+
+
+def _jvp_order_paragraph(jv: Any) -> Rich:
+    """Measured order and local factor over the held-out instances; the predicted scalar order."""
+    out: Rich = []
+    mo, lf, pg = jv.measured_order, jv.local_factor, jv.predicted_order_generic_scalar
+    if mo is not None and mo.median is not None:
+        out += [f"Measured local order of convergence over {mo.instances} held-out instances: median ", sci(mo.median, 3),
+                ", largest ", sci(mo.worst, 3), "."]
+    if lf is not None and lf.median is not None:
+        out += [" Local factor per outer step (the last contraction of the residual): median ", sci(lf.median, 3), ", worst ", sci(lf.worst, 3)]
+        if lf.worst_params:
+            out += [" at ", *join_and([[in_point_math(k, v)] for k, v in lf.worst_params.items()])]
+        out.append(".")
+    if pg is not None:
+        order = str(pg.order) if pg.order is not None else f"above {pg.terms}"
+        out += [f" Predicted order on a generic scalar equation (Taylor expansion of one step, exact arithmetic): {order}"]
+        if pg.order == 1 and pg.local_factor is not None:
+            out += [" with factor ", sci(pg.local_factor, 3)]
+        out.append(".")
+    pf = jv.predicted_order_family
+    if pf is not None:
+        out += [f" On the family itself: {pf.order if pf.order is not None else 'above ' + str(pf.terms)}."]
     return out
 
 
@@ -198,8 +228,16 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
     mode = _mode(a, nl)
     n = a.stages or st.stages
     e = nl.evaluations_per_outer or st.evaluations_per_outer
-    if mode == "newton-krylov":
-        p1: Rich = [Code(name), " is a Newton\u2013Krylov iteration for nonlinear systems ", FX0, " whose inner linear solver is learned: each Newton-like "
+    jv = nl.jvp
+    if mode == "jvp" and jv is not None:
+        p1: Rich = [Code(name), " is a learned Newton-type iteration for nonlinear systems ", FX0, ": its stages (",
+                    " ".join(jv.derivatives), ") evaluate F or an exact forward-mode Jacobian-vector product along the previous stage value, "
+                    f"combined with learned weights, with a {jv.step_length} step length; one JVP counts "
+                    f"{fnum(jv.jvp_in_F):.3g} evaluations of F (measured), "
+                    f"{fnum(jv.cost_per_outer):.3g} F-evaluation equivalents per outer step"]
+        e = None
+    elif mode == "newton-krylov":
+        p1 = [Code(name), " is a Newton\u2013Krylov iteration for nonlinear systems ", FX0, " whose inner linear solver is learned: each Newton-like "
                     "outer step solves ", LINSYS, f" approximately with a learned {n}-stage polynomial iteration on Jacobian-vector products"]
     else:
         p1 = [Code(name), " is a learned derivative-free iteration for nonlinear systems ", FX0, f": each outer iteration evaluates the residual at {n} nearby points (",
@@ -212,7 +250,16 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         if st.outer:
             p1.append(f" with {plural(int(st.outer), 'outer iteration')} unrolled")
         p1.append(".")
+    if nl.memory is not None:
+        mm = nl.memory
+        p1 += [f" The outer update also reuses the last {plural(mm.depth, 'iteration')} (memory {mm.depth}, form {mm.form or 'full'}; "
+               "the first ones are plain R2N2 steps) with learned weights \u03b2 = ",
+               ", ".join(f"{fnum(v):.4g}" for v in mm.betas), " on past differences and \u03b3 = ",
+               ", ".join(f"{fnum(v):.4g}" for row in mm.gammas for v in row),
+               " on past evaluations: no extra evaluation and no least-squares solve per iteration."]
     paras: list[Rich] = [p1]
+    if mode == "jvp" and jv is not None:
+        paras.append(_jvp_order_paragraph(jv))
     lin = nl.linearisation or LinearisationView()
     lfac = lin.factor or FactorView()
     if lin.local_rate is not None or lfac.per_outer is not None:
@@ -222,6 +269,9 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
         unit = "per Newton step" if mode == "newton-krylov" else "per outer iteration"
         if mode == "newton-krylov":
             p2 += ["the inner residual factor ", MAXQ, " is the forcing term of the inexact Newton iteration, so it gives the local rate per Newton step"]
+        elif lin.memory_recurrence:
+            p2 += ["the error obeys the linear recurrence of the memory iteration; its local factor per outer iteration on an eigenvalue "
+                   "is the spectral radius of the recurrence\u2019s companion matrix"]
         else:
             p2 += ["the local convergence factor is ", MAXQ, " with ", QR]
         p2 += _rate_clause(lin, unit)
@@ -251,7 +301,7 @@ def build_nonlinear_summary(a: AnalysisView) -> dict[str, Any] | None:
     if fam is not None:
         facts.append(("Problem family", family_line(fam)))
     facts.append(("Mode", [mode + (" (learned inner polynomial iteration, Jacobian-vector products)" if mode == "newton-krylov"
-                                   else " (residual evaluations only)")]))
+                                   else " (F and exact Jacobian-vector products)" if mode == "jvp" else " (residual evaluations only)")]))
     struct: Rich = [f"{n} stages"]
     if e:
         struct.append(f", {e} residual evaluations per outer iteration")
@@ -293,8 +343,13 @@ def build_nl_iteration(a: AnalysisView) -> dict[str, Any] | None:
         return None
     st = a.structure or StructureView()
     mode = _mode(a, nl)
-    if mode == "newton-krylov":
-        intro: Rich = ["Outer Newton-like steps ", Math("x_{k+1} = x_k + y_k", "<mrow><msub><mi>x</mi><mrow><mi>k</mi><mo>+</mo><mn>1</mn></mrow></msub><mo>=</mo>"
+    if mode == "jvp":
+        intro: Rich = ["Each stage evaluates F or an exact Jacobian-vector product (forward-mode AD, in training and at solve time) "
+                       "along the previous stage value; the learned weights combine them into a step, whose length is learned or "
+                       "chosen to minimise the linearised residual. Cost is counted in F-evaluation equivalents: one per F call and "
+                       "the measured cost of one JVP per product."]
+    elif mode == "newton-krylov":
+        intro = ["Outer Newton-like steps ", Math("x_{k+1} = x_k + y_k", "<mrow><msub><mi>x</mi><mrow><mi>k</mi><mo>+</mo><mn>1</mn></mrow></msub><mo>=</mo>"
                                                          "<msub><mi>x</mi><mi>k</mi></msub><mo>+</mo><msub><mi>y</mi><mi>k</mi></msub></mrow>"),
                        "; the step solves ", LINSYS, " approximately with a learned polynomial iteration from ",
                        Math("y = 0", "<mrow><mi>y</mi><mo>=</mo><mn>0</mn></mrow>"),
@@ -307,7 +362,10 @@ def build_nl_iteration(a: AnalysisView) -> dict[str, Any] | None:
     if nl.h is not None:
         params.append(("Scale h", h_value(nl.h, st.h)))
     e = nl.evaluations_per_outer or st.evaluations_per_outer
-    if e:
+    if mode == "jvp" and nl.jvp is not None:
+        params.append(("Cost per outer step", [f"{fnum(nl.jvp.cost_per_outer):.3g} F-evaluation equivalents ({nl.jvp.jvps_per_outer} JVPs at "
+                                                f"{fnum(nl.jvp.jvp_in_F):.3g} F each)"]))
+    elif e:
         params.append(("Evaluations per outer iteration", [str(e)]))
     if mode == "newton-krylov" and st.inner_outer is not None:
         params.append(("Inner passes per Newton step", [str(st.inner_outer)]))
@@ -319,7 +377,7 @@ def build_nl_iteration(a: AnalysisView) -> dict[str, Any] | None:
         if st.max_backtracks is not None:
             sg.append(f"; a rejected step is halved up to {st.max_backtracks} times")
         params.append(("Safeguard", sg))
-    coeffs = nl.linearisation.residual_polynomial_coefficients if nl.linearisation is not None else None
+    coeffs = nl.linearisation.residual_polynomial_coefficients if nl.linearisation is not None and not nl.linearisation.memory_recurrence else None
     q = coefficients_polynomial_math(coeffs)
     if mode == "newton-krylov":
         q_text: Rich = ["The inner iteration multiplies the residual of the linearised system by ", QR, ":"]
@@ -379,8 +437,14 @@ def build_linearisation(a: AnalysisView, figures: Sequence[str] = ()) -> dict[st
     if lin.instances:
         rows.append(("Instances", [f"{lin.instances} held-out" + (f" and {lin.corners} corners of the parameter range" if lin.corners else "")
                                    + (f"; {lin.unsolved} not solved to 1e-12 and left out" if lin.unsolved else "")]))
-    if mode == "newton-krylov":
-        meaning: Rich = ["The inner iteration reduces the residual of the linearised system by at most ", MAXQ,
+    if lin.memory_recurrence:
+        rows[0] = ("Factor per outer iteration", ["spectral radius of the companion matrix, worst on the hull: ", sci(fac.per_outer, 4)])
+        meaning: Rich = ["With memory the error obeys the recurrence ", Code(lin.memory_recurrence),
+                         " (\u03bb an eigenvalue of the Jacobian at the solution); it shrinks per outer iteration by the spectral radius of "
+                         "its companion matrix, computed on each instance\u2019s own eigenvalues (the local rate)"
+                         + (f"; the recurrence is {lin.memory_identified_as}" if lin.memory_identified_as else "") + "."]
+    elif mode == "newton-krylov":
+        meaning = ["The inner iteration reduces the residual of the linearised system by at most ", MAXQ,
                          " per pass near the solution; that reduction is the forcing term of the inexact Newton iteration, so the error of "
                          "the outer iteration shrinks locally by the local rate per Newton step."]
     else:
@@ -427,8 +491,13 @@ def build_newton(a: AnalysisView) -> dict[str, Any] | None:
         how = "the family\u2019s analytic Jacobian" if (jc.jacobian or "").startswith("analytic") else "forward-mode autodiff"
         intro.append(f"; Newton with the exact Jacobian also counts each Jacobian as {fnum(jc.jacobian_in_F):.3g} evaluations, its cost measured "
                      f"in wall time ({how}; a finite-difference Jacobian would cost {_size(fam)})")
+    if nl.jvp is not None and nl.jvp.jvp_in_F is not None:
+        intro.append(f"; the learned iteration and Newton-GMRES also count each exact Jacobian-vector product as {fnum(nl.jvp.jvp_in_F):.3g} "
+                     "evaluations (measured in wall time when the learned iteration was trained), so their costs are F-evaluation equivalents")
+    depths = sorted({int(m[len("anderson("):-1]) for c in (_setting(nl, s) for s in SETTINGS) if c is not None for m in c.methods
+                     if m.startswith("anderson(")}) or [3, 4, 5]
     intro += [". SciPy\u2019s ", Code("newton_krylov"), " runs at its defaults and tuned; ", Code("anderson"),
-              " (depth M = 3, 4, 5) and Picard have their options tuned on training instances, never on held-out ones. "
+              f" (depth M = {', '.join(str(d) for d in depths)}) and Picard have their options tuned on training instances, never on held-out ones. "
               "Learned \u00f7 method: the median over the instances both solved of the per-instance ratio learned / method (below 1: the "
               "learned iteration needs fewer), with its 95\u00a0% percentile-bootstrap interval over the instances; the verdict says whether "
               "the learned iteration needs fewer or more evaluations, only where the interval excludes 1 (\u201cno sig. difference\u201d where "

@@ -134,11 +134,16 @@ def build_algorithm(a: AnalysisView) -> dict[str, Any] | None:
         return None
     rat = a.final_exact
     explicit = a.explicit
-    final = rat if rat is not None else tab
     learned = a.learned
+    floats_primary = learned and a.primary is not None and a.primary.method == "learned weights" and tab.is_float
+    hp = a.distillation.high_precision if (learned and rat is None and a.distillation is not None) else None
+    final = tab if floats_primary else (rat if rat is not None else (a.final_tableau_float if hp is not None and a.final_tableau_float else tab))
     intro: Rich = ["One step of size ", Math("h", "<mi>h</mi>"), " from ", math_ident("y", "n"), " to ",
                    math_ident("y", "n+1"), " for ", Math("y' = f(y)", "<mrow><mi>y</mi><mo lspace=\"0\" rspace=\"0\">&#x2032;</mo><mo>=</mo><mi>f</mi><mo>&#x2061;</mo><mrow><mo>(</mo><mi>y</mi><mo>)</mo></mrow></mrow>"),
-                   " with the ", "exact" if rat is not None else "float64", " coefficients"]
+                   " with the ", ("learned float64 (the primary result: more accurate than the distilled method)" if floats_primary
+                                  else "exact" if rat is not None else
+                                  f"distilled ({hp.label}; shown in float64, {hp.digits} digits in analysis.json)" if hp is not None
+                                  else "float64"), " coefficients"]
     if explicit:
         intro.append(" (each stage uses only the stages before it):")
     else:
@@ -155,16 +160,29 @@ def build_algorithm(a: AnalysisView) -> dict[str, Any] | None:
 
     tableaux: list[dict[str, Any]] = []
     ffl = a.final_tableau_float or rat  # floats of the exact tableau
+    if floats_primary:
+        tableaux.append({"caption": "learned float64 weights (the primary result)", "math": tableau_math(tab, floats=True, explicit=explicit),
+                         "width": _width_estimate(tab, True)})
+    if hp is not None and a.final_tableau_float is not None:
+        tableaux.append({"caption": f"distilled onto “{hp.target}”, {hp.label} ({hp.digits} digits in analysis.json; float64 shown)",
+                         "math": tableau_math(a.final_tableau_float, floats=True, explicit=explicit),
+                         "width": _width_estimate(a.final_tableau_float, True)})
     if rat is not None:
         cap = "exact (distilled)" if a.distillation is not None else ("exact (rationalised)" if tab.is_float else "exact")
+        if floats_primary:
+            cap = "exact (distilled; less accurate than the learned weights)"
         tableaux.append({"caption": cap, "math": tableau_math(rat, explicit=explicit), "width": _width_estimate(rat, False)})
         if ffl is not None:
             tableaux.append({"caption": "float64 at full precision (repr)", "math": tableau_math(ffl, floats=True, explicit=explicit),
                              "width": _width_estimate(ffl, True)})
-        if learned and tab.is_float and not (ffl is not None and _floats_equal(tab, ffl)):
+        if learned and tab.is_float and not floats_primary and not (ffl is not None and _floats_equal(tab, ffl)):
             tableaux.append({"caption": "learned float64 weights (before distillation)", "math": tableau_math(tab, floats=True, explicit=explicit),
                              "width": _width_estimate(tab, True)})
-    else:
+    elif hp is not None:
+        if not floats_primary:
+            tableaux.append({"caption": "learned float64 weights (before distillation)", "math": tableau_math(tab, floats=True, explicit=explicit),
+                             "width": _width_estimate(tab, True)})
+    elif not floats_primary:
         tableaux.append({"caption": "float64 at full precision (repr); no exact tableau was found",
                          "math": tableau_math(tab, floats=True, explicit=explicit), "width": _width_estimate(tab, True)})
     # LaTeX: the first two side by side when they fit on one line; a tableau wider than the

@@ -114,7 +114,19 @@ def _distillation_verdict(a: AnalysisView) -> Rich:
     dist = a.distillation
     floats = is_float_tableau(a.tableau)
     if rat is None:
+        hp = dist.high_precision if dist is not None else None
+        if hp is not None and a.learned:
+            out: Rich = [f"No exact method meets the condition set “{hp.target}” near the learned weights; distillation "
+                         f"polished them onto it by Gauss–Newton in {hp.digits}-digit arithmetic (member chosen: "
+                         f"{'nearest to the learned weights' if hp.objective == 'nearest' else 'smallest principal error'}), "
+                         "moving the entries by at most ", sci(hp.distance, 3), f", with every residual {hp.label} (largest ",
+                         sci(hp.residual, 2), f"); its {hp.digits} digits are in analysis.json."]
+            if a.personalised_order is not None and a.family is not None:
+                out += [f" It has personalised order {a.personalised_order} on ", Code(a.family.name), "."]
+            return out
         if floats:
+            if dist is not None and dist.log:
+                return ["No exact tableau was found near the coefficients (", dist.log[-1], "): the report shows the float64 coefficients."]
             return ["No exact tableau was found: the report shows the float64 coefficients."]
         return []
     out: Rich = []
@@ -199,6 +211,21 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
         p1.append(".")
     paras.append(p1)
 
+    tv = a.training_verdict
+    if learned and tv is not None and tv.status != "ok":
+        msg = tv.message or f"training did not produce a usable integrator ({tv.status})"
+        paras.append([msg[0:1].upper() + msg[1:] + ".", " The analysis below describes these weights as they are; "
+                      "discover and analyze exit with code 1 on such a result."])
+    tgt = a.target_order
+    if learned and tgt is not None and not tgt.reached and tgt.message:
+        paras.append([tgt.message[0:1].upper() + tgt.message[1:] + "."])
+    prim = a.primary
+    if learned and prim is not None and prim.method == "learned weights":
+        ci = prim.ci95
+        paras.append(["The learned float64 weights are the primary result: the distilled method is less accurate on the family, its "
+                      "mean one-step error being ", sci(prim.distilled_over_learned_error, 3), " times theirs",
+                      *([" (95% bootstrap interval ", sci(ci[0], 3), " to ", sci(ci[1], 3), f", {prim.n_instances} held-out problems)"]
+                        if ci is not None else []), "."])
     p2: Rich = []
     p2 += _order_verdict(a)
     dv = _distillation_verdict(a)
@@ -229,7 +256,9 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
     if a.personalised_order is not None and fam is not None:
         v: Rich = [str(a.personalised_order), " on ", Code(fam.name)]
         if a.personalised_order_learned is not None:
-            v += [f" (learned weights: {a.personalised_order_learned})"]
+            n = a.personalised_order_learned
+            v += [f"; the learned float64 weights meet the family's conditions within 1e-6 up to order {n}" if n >= 1
+                  else "; the learned float64 weights miss even the family's order-1 condition by more than 1e-6"]
         facts.append(("Personalised order", v))
     if a.measured_order is not None:
         v = [sci(a.measured_order, 3)]
@@ -249,5 +278,15 @@ def build_summary(a: AnalysisView) -> dict[str, Any]:
         facts.append(("Identified as", [ident] if ident else ["no catalogue method or family"]))
     if a.distillation is not None:
         d = a.distillation
-        facts.append(("Distillation target", [str(d.target), "; entries of ", _A, ", ", _B, " and ", _C, " moved by at most ", sci(d.distance, 3)]))
+        if d.target is not None and d.distance is not None:
+            kind_ = "exact" if d.rational is not None else (d.high_precision.label if d.high_precision is not None else "float")
+            facts.append(("Distillation target", [d.target, f" ({kind_}); entries of ", _A, ", ", _B, " and ", _C, " moved by at most ",
+                                                  sci(d.distance, 3)]))
+        else:
+            facts.append(("Distillation target", ["none within reach of the learned weights" + (f" ({d.log[-1]})" if d.log else "")]))
+    if learned and a.primary is not None:
+        facts.append(("Primary result", ["the learned float64 weights (more accurate than the distilled method)"
+                                         if a.primary.method == "learned weights" else "the distilled method"]))
+    if learned and tv is not None:
+        facts.append(("Training verdict", ["usable integrator" if tv.status == "ok" else tv.status]))
     return {"paragraphs": paras, "facts": facts}

@@ -197,12 +197,15 @@ def method_label(key: str, name: str | None = None, short: bool = False) -> str:
     if m := _CHEB_N.match(k):
         return f"the cycled degree-{m.group(1)} Chebyshev polynomial" if short else f"Chebyshev degree {m.group(1)}, cycled"
     if short:
-        return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson",
+        return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson", "heavy-ball": "the optimal heavy ball",
                 "newton_krylov": "newton_krylov at its defaults", "newton_krylov_tuned": "tuned newton_krylov",
-                "picard": "Picard", "newton_exact": "Newton with the exact Jacobian"}.get(k, str(key))
+                "picard": "Picard", "newton_exact": "Newton with the exact Jacobian",
+                "newton_gmres": "Newton-GMRES with exact JVPs"}.get(k, str(key))
     return {"cg": "CG", "chebyshev": "Chebyshev iteration", "richardson": "Richardson (\u03c9 = 2/(a+b))",
+            "heavy-ball": "heavy ball (optimal \u03b1, \u03b2 on [a, b])",
             "newton_krylov": "SciPy newton_krylov (defaults)", "newton_krylov_tuned": "SciPy newton_krylov (tuned)",
-            "picard": "Picard (tuned \u03c9)", "newton_exact": "Newton, exact Jacobian"}.get(k, str(key))
+            "picard": "Picard (tuned \u03c9)", "newton_exact": "Newton, exact Jacobian",
+            "newton_gmres": "Newton-GMRES, exact JVPs (tuned rtol)"}.get(k, str(key))
 
 
 def lambda_polynomial_math(text: Any, latex: Any = None) -> Math | None:

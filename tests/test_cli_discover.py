@@ -23,6 +23,20 @@ def test_discover_default_writes_run_directory(tmp_path, capsys):
     for key in ("kind", "order", "tol", "residuals", "rational", "exact_order", "identified_as", "personalised_order", "measured_order"):
         assert key in d
     assert d["provenance"]["command"] == "algodiscover discover ode"
+    # issue 13: every learned-vs-classical ratio carries its 95% bootstrap interval and instance count
+    for key in ("comparison", "comparison_learned"):
+        comp = d.get(key)
+        if comp is None:
+            continue
+        assert comp["n_instances"] >= 2000
+        for setting, ratios in comp["ratios"].items():
+            for name, r in ratios.items():
+                lo, hi = comp["ci95"][setting][name]
+                assert lo <= r <= hi, (setting, name)
+                verdict = comp["verdicts"][setting][name]
+                assert verdict == ("no significant difference" if lo <= 1 <= hi else
+                                   "reference more accurate" if lo > 1 else "reference less accurate")
+    assert d["training_verdict"]["status"] == "ok"
     # train + analyze separately give the same analysis
     assert main(["train", "--out", str(tmp_path / "t"), "--quiet"]) == 0
     assert "wrote" in capsys.readouterr().out
@@ -58,6 +72,7 @@ def test_bad_arguments_exit_2_with_one_line(args, fragment, capsys, tmp_path):
     "toml, fragment",
     [
         ("[model]\nstagez = 3\n", "unknown key model.'stagez'"),
+        ("[ode]\ndistill_objective = \"prettiest\"\n", "ode.distill_objective must be one of nearest, principal-error"),
         ("[model]\nstages = 0\n", "model.stages must be an integer in 1..16"),
         ("[train]\nlr = -1\n", "train.lr must be a positive number"),
         ("[ode]\ntaylor_mode = 'sideways'\n", "ode.taylor_mode"),
@@ -101,3 +116,31 @@ def test_families_and_methods_listings(capsys):
         assert name in out
     assert main(["methods"]) == 0
     assert "DormandPrince5(4)" in capsys.readouterr().out
+
+
+def test_garbage_training_warns_and_exits_1(tmp_path, capsys):
+    """lr = 50 without L-BFGS leaves inconsistent weights: a warning, exit code 1 from discover,
+    train and analyze, and a report whose prose says so without None or n/a."""
+    cfg = tmp_path / "lr50.toml"
+    cfg.write_text("[train]\nlr = 50.0\nlbfgs_steps = 0\n")
+    out = tmp_path / "g"
+    code = main(["discover", "--config", str(cfg), "--out", str(out), "--format", "html", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    warn = [ln for ln in err.splitlines() if ln.startswith("algodiscover: warning: training did not produce a usable integrator")]
+    assert len(warn) == 1, err
+    d = json.loads((out / "analysis.json").read_text())
+    assert d["training_verdict"]["status"] in ("inconsistent", "worse than Euler")
+    import html as _html
+    import re
+
+    prose = _html.unescape(re.sub(r"<[^>]+>", " ", (out / "report.html").read_text()))
+    assert "Training did not produce a usable integrator" in prose
+    assert " None" not in prose and "n/a" not in prose
+    assert main(["analyze", str(out / "algorithm.json"), "--json"]) == 1
+    capsys.readouterr()
+    # train alone warns (from the weights' sum); analyze gives the verdict and the exit code
+    assert main(["train", "--config", str(cfg), "--out", str(tmp_path / "t"), "--quiet"]) == 0
+    if not d["training_verdict"]["consistent"]:
+        assert "algodiscover: warning: training did not produce a usable integrator" in capsys.readouterr().err
+    assert main(["analyze", str(tmp_path / "t" / "algorithm.json"), "--format", "none", "--quiet"]) == 1

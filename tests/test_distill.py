@@ -188,4 +188,85 @@ def test_distillation_of_a_large_family_is_bounded():
     b = rng.uniform(0, 1, s)
     d = distill(ButcherTableau(A, b / b.sum()), [general_conditions(1)], budget_s=5.0)
     assert d.exact is None and not d.gave_up
-    assert "not snapped" in d.log[-1]
+    assert any("not snapped" in line for line in d.log)
+    # what it returns instead: the nearest order-1 point, verified to 1e-40 in 60 digits
+    assert d.high_precision is not None and d.high_precision.residual < 1e-40 and "verified to 1e-40" in d.log[-1]
+
+
+# ------------------------------------------------------------------ issue 13, section 1: robust distillation
+NOISY_CASES = [("RK4", 1e-4), ("3/8-rule", 1e-4), ("Kutta3", 1e-4), ("Heun3", 1e-4), ("Ralston3", 1e-4), ("SSPRK3", 1e-4),
+               ("BogackiShampine3(2)", 1e-4), ("DormandPrince5(4)", 1e-6)]
+
+
+def _noisy(name, noise, seed):
+    t = get_method(name)
+    t = ButcherTableau([list(r) for r in t.exact.A], list(t.exact.b))  # the method without its embedded weights
+    rng = np.random.default_rng(seed)
+    s = t.stages
+    return t, ButcherTableau(t.A + np.tril(rng.normal(0, noise, (s, s)), -1), t.b + rng.normal(0, noise, s))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("name, noise", NOISY_CASES, ids=[c[0] for c in NOISY_CASES])
+def test_noisy_classical_tableaux_distil_to_the_exact_original(name, noise, seed):
+    """Gaussian noise on every coefficient; no target given: the order is chosen by reach."""
+    t, noisy = _noisy(name, noise, seed)
+    d = distill(noisy, budget_s=10.0)
+    assert d.exact is not None, d.log
+    assert [list(r) for r in d.exact.exact.A] == [list(r) for r in t.exact.A] and list(d.exact.exact.b) == list(t.exact.b)
+    assert d.distance < 100 * noise
+    assert any(r.reached and r.target == d.target for r in d.reach)
+
+
+def test_reach_rejects_an_order_the_weights_do_not_have():
+    """Bogacki-Shampine 3 has 4 stages: order 4 is possible for 4 stages, but the noisy weights
+    would have to move 1000x their noise to get there."""
+    _, noisy = _noisy("BogackiShampine3(2)", 1e-4, 3)
+    d = distill(noisy, budget_s=10.0)
+    r4 = next(r for r in d.reach if r.target == "order 4")
+    assert not r4.reached and r4.distance > 100 * 1e-4 and d.target == "order 3"
+    assert any(line.startswith("order 4: not within reach") for line in d.log)
+
+
+def test_without_an_exact_member_the_result_is_verified_to_1e40():
+    """A member of the 4-stage order-4 family at irrational (c2, c3) with snapping disabled:
+    no exact method is tried, so the result is the polished 60-digit tableau."""
+    t = _rk4_family(math.exp(-1), (math.sqrt(5) - 1) / 2)
+    d = distill(t, [general_conditions(4)], max_candidates=0)
+    assert d.exact is None and d.high_precision is not None
+    hp = d.high_precision
+    assert hp.residual < 1e-40 and hp.label == "verified to 1e-40" and hp.digits == 60
+    assert check_order(hp.tableau()).order == 4 and d.distance < 1e-12
+    assert d.to_json()["high_precision"]["verified_below"] == 1e-40
+
+
+def test_objective_principal_error_picks_a_more_accurate_family_member():
+    t = _rk4_family(math.exp(-1), (math.sqrt(5) - 1) / 2)
+    near = distill(t, [general_conditions(4)], max_candidates=0)
+    best = distill(t, [general_conditions(4)], max_candidates=0, objective="principal-error")
+    from algodiscover.analysis import principal_error_norm
+
+    assert best.objective == "principal-error" and best.high_precision is not None
+    assert best.high_precision.residual < 1e-40
+    e_best = principal_error_norm(best.high_precision.tableau(), 4)
+    assert e_best < 0.99 * principal_error_norm(near.high_precision.tableau(), 4)
+    # below every classical 4-stage order-4 method (Ralston4: 0.0137, 3/8-rule: 0.0127)
+    assert e_best < principal_error_norm(get_method("3/8-rule"), 4)
+    with pytest.raises(ValueError, match="objective"):
+        distill(t, objective="prettiest")
+
+
+@pytest.mark.parametrize("name, noise", [("RK4", 1e-4), ("DormandPrince5(4)", 1e-6)])
+def test_check_of_a_noisy_tableau_identifies_the_original(name, noise, tmp_path, capsys):
+    """``algodiscover check noisy.json`` chooses the order by reach (not by a fixed 1e-6
+    residual threshold) and prints the exact original."""
+    import json
+
+    from algodiscover.cli import main
+
+    _, noisy = _noisy(name, noise, 7)
+    p = tmp_path / "noisy.json"
+    p.write_text(json.dumps({"A": noisy.A.tolist(), "b": noisy.b.tolist()}))
+    assert main(["check", str(p), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    assert d["identified_as"] == name and d["exact_order"] == catalogue()[name].order

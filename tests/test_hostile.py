@@ -65,7 +65,8 @@ def test_the_parser_refuses_every_payload(payload, tmp_path, monkeypatch):
 def _ode_config(tmp_path: Path, rhs: str, *, key: str = "rhs") -> Path:
     table = {"name": "evil", "state": ["y"], "rhs": ["-y"], "params": {"a": [0.5, 1.0]}}
     table[key] = [rhs]
-    lines = ["[problem]", 'class = "ode"', 'family = "custom"', "[train]", "adam_steps = 2", "lbfgs_steps = 1",
+    # affine consistency: two training steps still give a usable (consistent) integrator, exit 0
+    lines = ["[problem]", 'class = "ode"', 'family = "custom"', "[model]", 'consistency = "affine"', "[train]", "adam_steps = 2", "lbfgs_steps = 1",
              "[ode]", "samples = 8", "[family]"]
     lines += [f"{k} = {json.dumps(v)}" if not isinstance(v, dict) else f"{k} = {{ a = [0.5, 1.0] }}" for k, v in table.items()]
     p = tmp_path / "evil.toml"

@@ -162,7 +162,8 @@ def test_configuration_of_memory_and_its_errors():
            ({"model": {"memory": 1, "outer": 3, "memory_form": "anderson"}}, "model.memory_form must be one of full, adams, momentum"),
            ({"model": {"memory": 9, "outer": 12}}, "model.memory must be an integer in 0..8"),
            ({"model": {"memory": 1, "outer": 3, "derivatives": "g"}}, "cannot be combined"),
-           ({"problem": {"class": "linear", "family": "spd"}, "model": {"memory": 1, "outer": 3}}, "model.memory applies to problem class ode")]
+           ({"problem": {"class": "linear", "family": "spd"}, "model": {"memory": 1, "outer": 3, "startup": "rk4"}},
+            "model.startup = 'rk4' applies to ODEs")]
     for mapping, msg in bad:
         with pytest.raises(InputError, match=msg):
             config_from_mapping(mapping)

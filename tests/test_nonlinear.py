@@ -245,3 +245,13 @@ def test_tuning_uses_training_instances_and_finds_andersons_sign():
     default = [run_anderson(fam.numpy_residual(p), x0, 1e-10, 2000, 3).evaluations for p, x0 in tuning]
     assert t.median_cost < np.median([np.inf if v is None else v for v in default])
     assert b.jacobian["jacobian"].startswith("analytic") and b.jacobian["size"] == 30
+
+
+def test_solver_reprs_show_their_structure_and_weights():
+    from algodiscover.nonlinear import NonlinearSolver
+    from algodiscover.nonlinear_jvp import JvpSolver
+
+    r = repr(NonlinearSolver("derivative-free", [[0, 0], [0.5, 0]], [0.25, 0.75], 0.8))
+    assert "mode='derivative-free'" in r and "stages=2" in r and "b=[0.25, 0.75]" in r and "W_lower=[[0.5]]" in r
+    r = repr(JvpSolver(["F", "jvp"], [[0, 0], [1, 0]], [1, 0.5], 1.0, jvp_in_F=15.0))
+    assert "stages=['F', 'jvp']" in r and "one JVP = 15 F" in r and "cost_per_step=16 F" in r

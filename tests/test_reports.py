@@ -153,10 +153,25 @@ def test_html_learned_report_sections_and_honest_wording(learned):
     assert "<mfrac><mn>3</mn><mn>4</mn></mfrac>" in html
     assert "1.8199875769772007" in html and "0.725746339821037" in html
     ratio = learned["comparison"]["ratios"]["in_distribution"]["R2N2-2-square (learned weights)"]
-    if ratio < 1:
-        assert "learned float64 weights are more accurate than the distilled exact method" in html
+    lo, hi = learned["comparison"]["ci95"]["in_distribution"]["R2N2-2-square (learned weights)"]
+    assert lo <= ratio <= hi
+    if hi < 1:  # the learned floats are more accurate: they are the primary result, and the report says so
+        assert learned["primary"]["method"] == "learned weights"
+        assert "The distilled method is less accurate than the learned weights" in html
+        assert "learned float64 weights are the primary result" in html
+    elif lo > 1:
+        assert "The distilled method is more accurate than the learned float64 weights" in html
     else:
-        assert "distilled exact method is at least as accurate as the learned float64 weights" in html
+        assert "equally accurate within the interval" in html
+    assert "95% bootstrap intervals" in html
+    # the work-precision diagram: global error at T against f evaluations, training range shaded
+    wp = learned["work_precision"]
+    assert "Work-precision diagram" in html and "training range of h" in html
+    assert set(wp["errors"]) >= {"R2N2-2-square", "R2N2-2-square (learned weights)", "Heun", "Midpoint", "Ralston2"}
+    assert wp["training_h"] == [0.01, 0.1] and min(wp["h"]) < 0.01 < 0.1 < max(wp["h"])
+    # the distilled method converges at order 2 in the global error: 4x fewer errors per halving of h, roughly
+    e = [x for x in wp["errors"]["R2N2-2-square"]]
+    assert e[-1] < 1e-3 * e[0]
     assert "<svg" in html and 'class="figure"' in html  # inlined matplotlib figures
     assert "@article{doncevic2024r2n2" in html and "arXiv" in html
     assert html.count("<svg") == html.count("</svg>")
