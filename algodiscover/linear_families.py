@@ -637,6 +637,14 @@ def _matrix_spectrum(A: sps.csr_matrix, where: str) -> tuple[Spectrum, bool, boo
                 hi, lo = float(np.max(big.real)), float(np.min(small.real))
         except (ArpackError, ArpackNoConvergence, RuntimeError) as exc:
             raise InputError(f"{where}: could not estimate the extreme eigenvalues ({exc.__class__.__name__})") from None
-        spec = Spectrum((min(lo, hi), max(lo, hi)), "ARPACK extreme eigenvalues (estimate of the real-part hull)", None, exact_interval=False)
+        density = None
+        note = ""
+        if sym:
+            from .analysis.spectrum import lanczos_density
+
+            density = lanczos_density(lambda v: A @ v, m, steps=40, probes=4)[0]
+            note = "; spectral density: stochastic Lanczos quadrature, 4 probes x 40 steps (an estimate)"
+        spec = Spectrum((min(lo, hi), max(lo, hi)), "ARPACK extreme eigenvalues (estimate of the real-part hull)" + note, None,
+                        exact_interval=False, density=density)
     spd = sym and spec.interval[0] > 0
     return spec, sym, spd

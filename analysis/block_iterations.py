@@ -109,20 +109,18 @@ def _block_polynomial(A: Any, B: np.ndarray, W: np.ndarray, b: np.ndarray, h: fl
     X = np.zeros_like(B)
     R = B.copy()
     count = 0
+    hb = h * np.asarray(b, dtype=np.float64)
     while rec.active.size:
-        vs = [R]
+        k, m = R.shape
+        V = np.empty((n, k * m))  # the stage vectors, stacked: combinations are one BLAS gemv each
+        V[0] = R.reshape(-1)
         for j in range(1, n):
-            d = np.zeros_like(X)
-            for l in range(j):
-                if W[j, l] != 0.0:
-                    d += W[j, l] * vs[l]
-            v = _mv(A, d)
+            d = (W[j, :j] @ V[:j]).reshape(k, m)
+            v = _mv(A, d).reshape(-1)
             v *= -h
-            v += R
-            vs.append(v)
-        for j in range(n):
-            if b[j] != 0.0:
-                X += (h * b[j]) * vs[j]
+            v += V[0]
+            V[j] = v
+        X += (hb @ V).reshape(k, m)
         count += n
         R = _mv(A, X)
         np.subtract(B, R, out=R)

@@ -193,3 +193,43 @@ def test_poisson2d_256_discover_stays_under_1_gb(tmp_path):
     print(f"poisson2d N=256 discover: {res['wall_s']:.1f} s, peak {res['peak_gb']:.3f} GB, {res['instances']} held-out systems")
     assert res["peak_gb"] < 1.0
     assert resource.RUSAGE_SELF is not None
+
+
+def test_hequation_exponential_sum_matches_the_dense_kernel():
+    """From m = 2048 the H-equation applies its integral operator through a positive
+    exponential sum: the residual equals the dense midpoint-rule one to 1e-13 relative."""
+    from algodiscover.nonlinear_families import HEQUATION_FAST_SIZE, hequation
+
+    m = HEQUATION_FAST_SIZE
+    fam = hequation(m)
+    probs = fam.sample(3, 0)
+    mu = (torch.arange(1, m + 1, dtype=torch.float64) - 0.5) / m
+    K = mu[:, None] / (mu[:, None] + mu[None, :])
+    c = probs.params[:, :1]
+    dense = probs.x0 - 1.0 / (1.0 - c / (2 * m) * (probs.x0 @ K.T))
+    fast = fam.residual(probs.x0, probs.params)
+    assert torch.allclose(fast, dense, rtol=1e-13, atol=1e-13)
+
+
+def test_lanczos_density_of_the_poisson_matrix(tmp_path):
+    """Stochastic Lanczos quadrature on the 64 x 64 Poisson matrix: weights sum to 1, the
+    nodes lie in the spectrum, the first two moments match tr(A)/m and tr(A^2)/m to 2 % (4
+    random probes); a user matrix above the dense limit carries it in
+    its spectrum, stated as an estimate."""
+    from algodiscover.analysis.spectrum import lanczos_density
+    from algodiscover.linear_families import make_family
+
+    A = poisson2d(64)
+    dens, lo, hi, err = lanczos_density(lambda v: A @ v, A.shape[0], steps=40, probes=4)
+    assert dens.weights.sum() == pytest.approx(1.0, abs=1e-12)
+    assert dens.nodes.min() > 0 and dens.nodes.max() < 8.0
+    m1 = float(dens.weights @ dens.nodes)
+    m2 = float(dens.weights @ dens.nodes**2)
+    assert m1 == pytest.approx(A.diagonal().mean(), rel=0.02)
+    assert m2 == pytest.approx((A @ A).diagonal().mean(), rel=0.02)
+    assert hi <= 8.0 and hi + err >= 7.99
+    sps.save_npz(tmp_path / "p.npz", poisson2d(56))  # m = 3136 > DENSE_LIMIT
+    fam = make_family("matrix", path=str(tmp_path / "p.npz"))
+    js = fam.spectrum.to_json()
+    assert "estimate" in js["density"]["method"] and "stochastic Lanczos" in fam.spectrum.source
+    assert sum(js["density"]["weights"]) == pytest.approx(1.0)
