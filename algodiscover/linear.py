@@ -258,7 +258,7 @@ def spectral_loss(model: LinearR2N2, spectrum: Spectrum, grid: int, temperature:
     """Soft maximum of ``log |q(lambda)|`` over :func:`spectral_points`, with q computed by
     one R2N2 outer iteration on the scalar problems ``y' = -lambda y`` from ``y = 1``."""
     pts = spectral_points(spectrum, grid)
-    lam = torch.from_numpy(np.ascontiguousarray(pts)).reshape(-1, 1)
+    lam = torch.from_numpy(np.array(pts)).reshape(-1, 1)  # a writable copy (spectra may be read-only views)
     y0 = torch.ones_like(lam)
 
     def g(Y: Tensor) -> Tensor:
