@@ -170,11 +170,18 @@ class MemoryIterationAnalysis:
     def latex(self) -> str:
         cs = recurrence_lambda_coefficients(self.recurrence)
         lam = sp.Symbol("lambda")
-        parts = []
+        out = ""
         for m, c in enumerate(cs):
-            body = sp.latex(_rounded(c, self.recurrence.exact).subs(_LAM, lam), order="rev-lex")
-            parts.append(rf"\left({body}\right) {_r(m)[1]}")
-        return "r_{k+1} = " + " + ".join(parts)
+            c = _rounded(c, self.recurrence.exact).subs(_LAM, lam)
+            if c == 0:
+                continue
+            if c.is_Number:  # a constant: "- 0.27 r_{k-1}", not "+ (-0.27) r_{k-1}"
+                neg = bool(c < 0)
+                term = f"{sp.latex(-c if neg else c)} {_r(m)[1]}"
+            else:
+                neg, term = False, rf"\left({sp.latex(c, order='rev-lex')}\right) {_r(m)[1]}"
+            out += (" - " if neg else " + ") + term if out else ("-" if neg else "") + term
+        return "r_{k+1} = " + (out or "0")
 
     def to_json(self) -> dict[str, Any]:
         rec = self.recurrence
