@@ -360,6 +360,9 @@ def train_run(cfg, *, progress: bool = True, checkpoint: Path | None = None, res
         problem["custom"] = cfg.custom_family
     family = family_for(problem, opts)
     problem.update({"description": family.description, "size": family.size})
+    opts, scaling = opts.effective(family.size)
+    if scaling is not None:
+        problem["scaling"] = scaling
     torch.manual_seed(cfg.seed)
     probs = family.sample(opts.samples, cfg.seed)
     with torch.no_grad():
@@ -513,6 +516,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
 
     opts = NonlinearTrainingConfig.from_options(dict(alg.config.get("nonlinear", {})))
     family = family_for(alg.problem, opts)
+    opts, scaling = opts.effective(family.size)
     solver = solver_from_artefact(alg)
     if getattr(solver, "uses_jvp", False):
         return analyze_jvp_run(alg, solver, family, opts, progress=progress)
@@ -551,6 +555,8 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         "baselines": base,
         "comparison": {"in_distribution": comp_in, "out_of_distribution": comp_ood},
     }
+    if scaling is not None:
+        out["nonlinear"]["scaling"] = scaling
     w = lin["worst"]
     where = ", ".join(f"{k_} = {v:.4g}" for k_, v in w["params"].items())
     unit = "Newton step" if solver.mode == "newton-krylov" else "outer step"
@@ -573,6 +579,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         + comparison_sentence(comp_in, "In distribution") + " "
         + comparison_sentence(comp_ood, "Out of distribution")
         + f" The safeguard rejected {comp_in['safeguard_rejections'] + comp_ood['safeguard_rejections']} steps."
+        + scale_sentence(scaling, lin)
     )
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}
@@ -580,6 +587,21 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     out["structure"] = alg.structure
     out["problem_class"] = "nonlinear"
     return out
+
+
+def scale_sentence(scaling: dict[str, Any] | None, lin: dict[str, Any] | None) -> str:
+    """The report's sentence on the automatic choices made for a large system (empty if none)."""
+    parts = []
+    if scaling is not None:
+        ch = ", ".join(f"{k} {v['used']} (configured {v['configured']})" for k, v in scaling["changed"].items())
+        parts.append(f" At m = {scaling['m']} unknowns (> {scaling['threshold']}) the counts were chosen automatically "
+                     f"(nonlinear.scale = auto): {ch}.")
+    est = (lin or {}).get("spectrum_estimate")
+    if est is not None:
+        parts.append(f" The Jacobian spectra at the solutions are estimates (matrix-free, {est['matvecs']} JVPs in all"
+                     + ("" if est["converged"] else ", not every end converged") + "; no m x m matrix formed), and so are "
+                     "the local factors above.")
+    return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- JVP iterations

@@ -24,13 +24,21 @@ import torch
 
 from .analysis.minimax import convergence_factor
 from .analysis.polynomials import polynomial_coefficients
-from .analysis.spectrum import Spectrum
+from .analysis.spectrum import Spectrum, arnoldi_extremes
 from .analysis.statistics import RESAMPLES, bootstrap_ratio, median_or_none
 from .nonlinear_baselines import (BaselineSet, MethodRun, dense_solve, eigenvalues, jacobian_function, jvp_function, run_learned,
                                   run_learned_jvp, run_newton_krylov)
 from .nonlinear_families import NonlinearFamily
+from .options import NONLINEAR_LARGE_SIZE
 
-__all__ = ["compare", "linearisation", "LEARNED", "EIGENVALUE_POINTS"]
+__all__ = ["compare", "linearisation", "LEARNED", "EIGENVALUE_POINTS", "MATRIX_FREE_SIZE", "estimated_spectrum"]
+
+#: from more unknowns than this on, :func:`linearisation` solves and estimates the spectra
+#: matrix-free (JVPs and Arnoldi), never forming the m x m Jacobian
+MATRIX_FREE_SIZE = NONLINEAR_LARGE_SIZE
+#: the matrix-free estimate: ARPACK ends (k Ritz values each), basis size, tolerance, restarts
+_ARNOLDI = {"k": 4, "ncv": 40, "tol": 1e-8, "maxiter": 300}
+_HULL_POINTS = 2001
 
 LEARNED = "learned"
 #: at most this many real parts of the Jacobian eigenvalues are written (evenly by rank)
@@ -116,9 +124,12 @@ def _corners(family: NonlinearFamily) -> list[np.ndarray]:
     return [np.array(c, dtype=np.float64) for c in itertools.product(*family.param_ranges)]
 
 
-def _solve_accurately(family: NonlinearFamily, p: np.ndarray, x0: np.ndarray) -> np.ndarray | None:
-    """A solution with ``||F|| <= 1e-12``: exact Newton, else SciPy's newton_krylov."""
+def _solve_accurately(family: NonlinearFamily, p: np.ndarray, x0: np.ndarray, matrix_free: bool = False) -> np.ndarray | None:
+    """A solution with ``||F|| <= 1e-12``: exact Newton, else SciPy's newton_krylov
+    (``matrix_free``: newton_krylov only, no Jacobian is formed)."""
     F = family.numpy_residual(p)
+    if matrix_free:
+        return _newton_krylov_accurately(F, x0)
     jac = jacobian_function(family, p)
     x = np.array(x0, dtype=np.float64)
     with np.errstate(all="ignore"):
@@ -133,6 +144,10 @@ def _solve_accurately(family: NonlinearFamily, p: np.ndarray, x0: np.ndarray) ->
                 x = x - dense_solve(jac(x), f)
             except RuntimeError:  # torch's singular-matrix error
                 break
+    return _newton_krylov_accurately(F, x0)
+
+
+def _newton_krylov_accurately(F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray) -> np.ndarray | None:
     from scipy.optimize import newton_krylov
 
     try:
@@ -150,12 +165,39 @@ def _thin(values: Sequence[float], points: int) -> list[float]:
     return [v[i] for i in idx]
 
 
-def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100, seed: int = 0) -> dict[str, Any]:
+def estimated_spectrum(family: NonlinearFamily, p: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any]:
+    """The extreme eigenvalues of ``F'(x)`` for one instance, matrix-free: Arnoldi / Lanczos
+    (:func:`~algodiscover.analysis.spectrum.arnoldi_extremes`) on exact forward-mode JVPs."""
+    jvp = jvp_function(family, p)
+    xs = np.asarray(x, dtype=np.float64)
+    return arnoldi_extremes(lambda v: jvp(xs, v), family.size, seed=seed, **_ARNOLDI)
+
+
+def _rate_on_estimate(ev: np.ndarray, q_abs: Callable[[np.ndarray], np.ndarray]) -> float:
+    """``max |q|`` over an estimated spectrum: on the hull of the real parts (2001 points and the
+    Ritz values) when the Ritz values are real (every eigenvalue lies in that hull when the
+    extremes are right), else on the Ritz values only."""
+    if np.iscomplexobj(ev) and np.max(np.abs(ev.imag)) > 0:
+        return float(np.max(q_abs(ev)))
+    lo, hi = float(ev.min()), float(ev.max())
+    pts = np.concatenate([np.linspace(lo, hi, _HULL_POINTS), ev])
+    return float(np.max(q_abs(pts)))
+
+
+def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100, seed: int = 0,
+                  matrix_free: bool | None = None) -> dict[str, Any]:
     """Spectra of the Jacobian ``J* = F'(x*)`` at the solutions of ``instances`` held-out
     instances and of the corners of the parameter range (starting from the family's guess),
     and the local convergence factor of the learned polynomial per instance: its median and
     its worst case, with where that occurs. ``factor`` is ``max |q|`` over the union of the
-    spectra (on their hull for a real spectrum), an upper bound over the parameter range."""
+    spectra (on their hull for a real spectrum), an upper bound over the parameter range.
+
+    ``matrix_free`` (default: more than :data:`MATRIX_FREE_SIZE` unknowns): the solutions come
+    from newton_krylov and each spectrum is an estimate of its extremes (ARPACK on JVPs, see
+    :func:`estimated_spectrum`), the per-instance rate ``max |q|`` on the hull of the estimated
+    real parts; the result then carries ``spectrum_estimate`` saying so."""
+    if matrix_free is None:
+        matrix_free = family.size > MATRIX_FREE_SIZE
     probs = family.sample(instances, seed + 31337)
     points = [(probs.params[i].numpy(), probs.x0[i].numpy(), "sampled") for i in range(instances)]
     for c in _corners(family):
@@ -170,18 +212,31 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
         # linearised at x*, f = -F ~ -J* e: the error obeys the linear memory recurrence on J*'s eigenvalues
         rec = memory_recurrence(solver.W.tolist(), solver.b.tolist(), solver.h, solver.betas.tolist(), solver.gammas.tolist(), exact=False)
     eigs, rates, where, skipped = [], [], [], 0
+    est = {"matvecs": 0, "converged": True, "symmetric": True}
+    if rec is not None:
+        q_abs = lambda z: np.asarray(rec.factor(z), dtype=np.float64)  # noqa: E731
+    else:
+        q_abs = lambda z: np.abs(np.polynomial.polynomial.polyval(z, coeffs)) ** power  # noqa: E731
     for p, x0, kind in points:
-        xs = _solve_accurately(family, p, x0)
+        xs = _solve_accurately(family, p, x0, matrix_free)
         if xs is None:
             skipped += 1
             continue
-        ev = eigenvalues(jacobian_function(family, p)(xs))
-        eigs.append(ev)
-        if rec is not None:
-            rates.append(float(np.max(rec.factor(ev))))
+        if matrix_free:
+            r = estimated_spectrum(family, p, xs, seed=seed)
+            ev = r["eigenvalues"]
+            est["matvecs"] += r["matvecs"]
+            est["converged"] = est["converged"] and r["converged"]
+            est["symmetric"] = est["symmetric"] and r["symmetric"]
+            rates.append(_rate_on_estimate(ev, q_abs))
         else:
-            q = np.polynomial.polynomial.polyval(ev, coeffs)
-            rates.append(float(np.max(np.abs(q))) ** power)
+            ev = eigenvalues(jacobian_function(family, p)(xs))
+            if rec is not None:
+                rates.append(float(np.max(rec.factor(ev))))
+            else:
+                q = np.polynomial.polynomial.polyval(ev, coeffs)
+                rates.append(float(np.max(np.abs(q))) ** power)
+        eigs.append(ev)
         where.append((p, kind))
     if not eigs:
         raise RuntimeError(f"family {family.name!r}: no held-out instance could be solved to 1e-12 for the linearisation")
@@ -190,7 +245,9 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
     n_s = sum(1 for _, k in where if k == "sampled")
     n_c = len(where) - n_s
     src = f"eigenvalues of F'(x*) at the solutions of {n_s} held-out instances" + (f" and the {n_c} corners of the parameter range" if n_c else "")
-    spectrum = Spectrum((lo, hi), src, eigenvalues=ev, exact_interval=True)
+    if matrix_free:
+        src = "estimated extreme " + src + " (matrix-free Arnoldi on JVPs)"
+    spectrum = Spectrum((lo, hi), src, eigenvalues=ev, exact_interval=not matrix_free)
     fac = convergence_factor(solver.W, solver.b, solver.h, spectrum)
     extra: dict[str, Any] = {}
     if rec is not None:
@@ -211,6 +268,20 @@ def linearisation(solver: Any, family: NonlinearFamily, *, instances: int = 100,
     else:
         meaning = ("max|R(-h lambda)| over the spectrum of J*: the local linear rate per outer iteration; local_rate is the worst "
                    "case over the instances of max|q| on each instance's eigenvalues")
+    if matrix_free:
+        lanczos = est["symmetric"]
+        extra["spectrum_estimate"] = {
+            "method": ("implicitly restarted Lanczos (scipy eigsh, both ends)" if lanczos else
+                       "implicitly restarted Arnoldi (scipy eigs: smallest and largest real part, largest imaginary part)")
+                      + f" on exact forward-mode JVPs of F at x*, {_ARNOLDI['k']} Ritz values per end, {_ARNOLDI['ncv']} basis "
+                      f"vectors, tol {_ARNOLDI['tol']:g}, at most {_ARNOLDI['maxiter']} restarts; no m x m matrix formed",
+            "estimate": True, "size": int(family.size), "threshold": int(MATRIX_FREE_SIZE), "matvecs": int(est["matvecs"]),
+            "converged": bool(est["converged"]),
+            "rate_rule": (f"per instance max |q| on the hull of the estimated real parts ({_HULL_POINTS} points and the Ritz "
+                          "values) where they are real, else on the Ritz values: an estimate, exact if the extremes are"),
+        }
+        meaning += ("; the spectra are matrix-free estimates of the extreme eigenvalues (spectrum_estimate), so the rates are "
+                    "estimates")
     k = int(np.argmax(rates))
     wp, wkind = where[k]
     srt = [float(v) for v in np.sort(ev.real)]

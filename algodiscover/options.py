@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import InputError
 
 __all__ = ["OdeTrainingConfig", "LinearTrainingConfig", "NonlinearTrainingConfig", "OPTIONS", "resolve_options",
-           "NORMALISATIONS", "TAYLOR_MODES", "OBJECTIVES", "MODES", "RHS_KINDS"]
+           "NORMALISATIONS", "TAYLOR_MODES", "OBJECTIVES", "MODES", "RHS_KINDS", "NONLINEAR_LARGE_SIZE"]
 
 NORMALISATIONS = ("none", "reference")
 TAYLOR_MODES = ("general", "family")
@@ -26,6 +26,9 @@ OBJECTIVES = ("residual", "minimax", "spectral", "auto")
 #: (a polynomial iteration's matvecs grow with the condition number, about m^(1/2) to m here)
 HELDOUT_SCALE = 2400.0
 MODES = ("derivative-free", "newton-krylov")
+#: above this many unknowns a nonlinear run scales its counts down (``nonlinear.scale = "auto"``)
+#: and estimates the linearisation's spectra matrix-free
+NONLINEAR_LARGE_SIZE = 2000
 RHS_KINDS = ("unit", "box", "file")
 _FAMILY_KEYS = ("size", "interval", "endpoints", "peclet", "path", "matrix_seed")
 
@@ -294,6 +297,12 @@ class NonlinearTrainingConfig:
     linearisation_instances : held-out instances whose Jacobians at the solution give the
         local convergence factor (its median and worst case; the corners of the parameter
         range are added)
+    scale : ``"auto"`` (the default, None in a saved configuration) or ``"off"``: with
+        ``"auto"``, systems of more than :data:`NONLINEAR_LARGE_SIZE` unknowns use fewer
+        training samples, held-out, tuning and linearisation instances
+        (:meth:`effective`, recorded in the artefact and the report) and a matrix-free
+        spectrum estimate; ``"off"`` keeps the configured counts (the spectrum is still
+        estimated matrix-free above that size: a dense m x m eigendecomposition is never formed)
     step_length : with a JVP pattern (``[model] derivatives`` with F / jvp tokens,
         :mod:`algodiscover.nonlinear_jvp`): ``"learned"`` (x + s; the default, None in a saved
         configuration) or ``"minimal-residual"`` (x + alpha s, alpha from one more JVP)
@@ -313,10 +322,13 @@ class NonlinearTrainingConfig:
     tune_instances: int = 16
     linearisation_instances: int = 100
     step_length: str | None = None
+    scale: str | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise InputError(f"nonlinear.mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.scale is not None and self.scale not in ("auto", "off"):
+            raise InputError(f"nonlinear.scale must be auto or off, got {self.scale!r}")
         if self.step_length is not None and self.step_length not in ("learned", "minimal-residual"):
             raise InputError(f"nonlinear.step_length must be learned or minimal-residual, got {self.step_length!r}")
         for key, lo, hi in (("samples", 1, sample_limit()), ("inner_outer", 1, 50), ("max_backtracks", 0, 30), ("heldout", 1, 10_000),
@@ -345,7 +357,32 @@ class NonlinearTrainingConfig:
         d = asdict(self)
         if d["step_length"] is None:  # unset: left out, so a run without a JVP pattern keeps its old record
             del d["step_length"]
+        if d["scale"] is None:  # unset (auto): left out, so small runs keep their old record
+            del d["scale"]
         return d
+
+    def effective(self, m: int) -> tuple["NonlinearTrainingConfig", dict[str, Any] | None]:
+        """The counts used for systems of ``m`` unknowns and, where they differ from the
+        configured ones, a record of the change: ``scale`` auto and m > NONLINEAR_LARGE_SIZE
+        (m0 = that size) take ``samples -> min(samples, max(16, round(samples m0 / m)))``,
+        ``heldout -> min(heldout, max(10, round(heldout m0 / (2 m))))``,
+        ``tune_instances -> min(tune_instances, 4)`` and
+        ``linearisation_instances -> min(linearisation_instances, 8)``; otherwise unchanged (None)."""
+        m = int(m)
+        if self.scale == "off" or m <= NONLINEAR_LARGE_SIZE:
+            return self, None
+        m0 = NONLINEAR_LARGE_SIZE
+        new = {"samples": min(self.samples, max(16, round(self.samples * m0 / m))),
+               "heldout": min(self.heldout, max(10, round(self.heldout * m0 / (2 * m)))),
+               "tune_instances": min(self.tune_instances, 4),
+               "linearisation_instances": min(self.linearisation_instances, 8)}
+        changed = {k: {"configured": getattr(self, k), "used": v} for k, v in new.items() if v != getattr(self, k)}
+        if not changed:
+            return self, None
+        rule = (f"nonlinear.scale = auto at m = {m} > {m0} unknowns: samples -> max(16, samples x {m0}/m), heldout -> "
+                f"max(10, heldout x {m0}/(2m)), tune_instances -> 4, linearisation_instances -> 8 (never more than configured); "
+                "set nonlinear.scale = \"off\" to keep the configured counts")
+        return replace(self, **new), {"m": m, "threshold": m0, "changed": changed, "rule": rule}
 
 
 #: The options dataclass of each problem class.

@@ -17,7 +17,7 @@ import numpy as np
 
 from .errors import AnalysisInputError
 
-__all__ = ["Spectrum", "SpectralDensity", "lanczos_extremes", "lanczos_density"]
+__all__ = ["Spectrum", "SpectralDensity", "lanczos_extremes", "lanczos_density", "arnoldi_extremes"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,3 +174,83 @@ def lanczos_density(matvec: Any, n: int, *, steps: int = 40, probes: int = 4, se
         err = max(err, float(bounds[0]), float(bounds[-1]))
     dens = SpectralDensity(np.concatenate(nodes), np.concatenate(weights), steps, int(probes))
     return dens, lo, hi, err
+
+
+def arnoldi_extremes(matvec: Any, n: int, *, k: int = 4, ncv: int = 40, tol: float = 1e-8, maxiter: int = 300,
+                     seed: int = 0) -> dict[str, Any]:
+    """Matrix-free estimate of the extreme eigenvalues of a (possibly nonsymmetric) operator of
+    order ``n`` from ``matvec`` alone: implicitly restarted Arnoldi (ARPACK, through
+    :func:`scipy.sparse.linalg.eigs`, ``ncv`` basis vectors, so memory ``ncv x n``) for the
+    ``k`` eigenvalues of smallest and of largest real part and the ``k`` of largest imaginary
+    part; for an operator found symmetric (two products, ``|u.Av - v.Au| <= 1e-10 |u||Av|``)
+    implicitly restarted Lanczos (:func:`scipy.sparse.linalg.eigsh`, both ends). No m x m
+    matrix is formed.
+
+    Returns ``{"eigenvalues": the Ritz values found (complex where any is), "symmetric",
+    "matvecs": products used, "converged": every requested end converged to ``tol``}``; an
+    end that did not converge within ``maxiter`` restarts contributes the Ritz values ARPACK
+    had converged, or, if none, those of an ``ncv``-step Arnoldi factorisation (estimates
+    inside the field of values). Operators of order <= ``2 k + 2`` fall back to the dense
+    eigenvalues of their ``n`` columns (n products).
+    """
+    from scipy.sparse.linalg import ArpackError, ArpackNoConvergence, LinearOperator, eigs, eigsh
+
+    n = int(n)
+    count = [0]
+
+    def mv(v: np.ndarray) -> np.ndarray:
+        count[0] += 1
+        w = np.asarray(matvec(np.asarray(v, dtype=np.float64).reshape(-1)), dtype=np.float64).reshape(-1)
+        if w.shape != (n,) or not np.all(np.isfinite(w)):
+            raise AnalysisInputError("arnoldi_extremes: the operator returned a non-finite or wrongly shaped vector")
+        return w
+
+    if n <= 2 * k + 2:
+        A = np.column_stack([mv(e) for e in np.eye(n)])
+        return {"eigenvalues": np.linalg.eigvals(A), "symmetric": bool(np.allclose(A, A.T)), "matvecs": count[0], "converged": True}
+    rng = np.random.default_rng(seed)
+    u, v = rng.standard_normal(n), rng.standard_normal(n)
+    Au, Av = mv(u), mv(v)
+    symmetric = abs(float(u @ Av) - float(v @ Au)) <= 1e-10 * float(np.linalg.norm(u) * np.linalg.norm(Av))
+    op = LinearOperator((n, n), matvec=mv, dtype=np.float64)
+    ncv = int(min(max(ncv, 2 * k + 2), n - 1))
+    v0 = rng.standard_normal(n)
+    found: list[np.ndarray] = []
+    converged = True
+    ends = [("BE", eigsh, 2 * k)] if symmetric else [("SR", eigs, k), ("LR", eigs, k), ("LI", eigs, k)]
+    for which, fn, kk in ends:
+        kk = min(kk, n - 2)
+        try:
+            found.append(np.asarray(fn(op, k=kk, which=which, ncv=ncv, tol=tol, maxiter=maxiter, v0=v0, return_eigenvectors=False)))
+        except ArpackNoConvergence as exc:
+            converged = False
+            if exc.eigenvalues is not None and np.size(exc.eigenvalues):
+                found.append(np.asarray(exc.eigenvalues))
+            else:
+                found.append(_arnoldi_ritz(mv, n, ncv, v0))
+        except ArpackError:
+            converged = False
+            found.append(_arnoldi_ritz(mv, n, ncv, v0))
+    ev = np.concatenate(found)
+    if symmetric or (np.iscomplexobj(ev) and np.max(np.abs(ev.imag)) <= 1e-12 * max(1.0, float(np.max(np.abs(ev))))):
+        ev = ev.real.astype(np.float64)
+    return {"eigenvalues": ev, "symmetric": bool(symmetric), "matvecs": count[0], "converged": converged}
+
+
+def _arnoldi_ritz(mv: Any, n: int, steps: int, v0: np.ndarray) -> np.ndarray:
+    """Ritz values of a ``steps``-step Arnoldi factorisation (modified Gram-Schmidt)."""
+    V = np.zeros((steps + 1, n))
+    H = np.zeros((steps + 1, steps))
+    V[0] = v0 / np.linalg.norm(v0)
+    m = steps
+    for j in range(steps):
+        w = mv(V[j])
+        for i in range(j + 1):
+            H[i, j] = float(V[i] @ w)
+            w = w - H[i, j] * V[i]
+        H[j + 1, j] = float(np.linalg.norm(w))
+        if H[j + 1, j] <= 1e-12 * max(1.0, abs(H[j, j])):
+            m = j + 1
+            break
+        V[j + 1] = w / H[j + 1, j]
+    return np.linalg.eigvals(H[:m, :m])
