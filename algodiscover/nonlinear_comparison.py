@@ -168,9 +168,17 @@ def _thin(values: Sequence[float], points: int) -> list[float]:
 def estimated_spectrum(family: NonlinearFamily, p: np.ndarray, x: np.ndarray, seed: int = 0) -> dict[str, Any]:
     """The extreme eigenvalues of ``F'(x)`` for one instance, matrix-free: Arnoldi / Lanczos
     (:func:`~algodiscover.analysis.spectrum.arnoldi_extremes`) on exact forward-mode JVPs."""
-    jvp = jvp_function(family, p)
-    xs = np.asarray(x, dtype=np.float64)
-    return arnoldi_extremes(lambda v: jvp(xs, v), family.size, seed=seed, **_ARNOLDI)
+    import torch.autograd.forward_ad as fwAD
+
+    P = torch.tensor(np.asarray(p, dtype=np.float64).reshape(1, -1))
+    X = torch.as_tensor(np.asarray(x, dtype=np.float64).reshape(1, -1))
+
+    def jvp(v: np.ndarray) -> np.ndarray:  # exact forward-mode product, dual numbers (less overhead than torch.func.jvp)
+        with torch.no_grad(), fwAD.dual_level():
+            dual = fwAD.make_dual(X, torch.as_tensor(np.asarray(v, dtype=np.float64).reshape(1, -1)))
+            return fwAD.unpack_dual(family.residual(dual, P)).tangent[0].numpy().copy()
+
+    return arnoldi_extremes(jvp, family.size, seed=seed, **_ARNOLDI)
 
 
 def _rate_on_estimate(ev: np.ndarray, q_abs: Callable[[np.ndarray], np.ndarray]) -> float:

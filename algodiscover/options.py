@@ -364,23 +364,26 @@ class NonlinearTrainingConfig:
     def effective(self, m: int) -> tuple["NonlinearTrainingConfig", dict[str, Any] | None]:
         """The counts used for systems of ``m`` unknowns and, where they differ from the
         configured ones, a record of the change: ``scale`` auto and m > NONLINEAR_LARGE_SIZE
-        (m0 = that size) take ``samples -> min(samples, max(16, round(samples m0 / m)))``,
-        ``heldout -> min(heldout, max(10, round(heldout m0 / (2 m))))``,
-        ``tune_instances -> min(tune_instances, 4)`` and
-        ``linearisation_instances -> min(linearisation_instances, 8)``; otherwise unchanged (None)."""
+        (m0 = that size) take ``samples -> min(samples, max(16, round(samples m0 / (2 m))))``,
+        ``heldout -> min(heldout, max(8, round(heldout m0 / (4 m))))``,
+        ``tune_instances -> min(tune_instances, 2)`` and
+        ``linearisation_instances -> min(linearisation_instances, 4)``; otherwise unchanged (None).
+        At m = 10^4: 16 samples, 8 held-out instances per setting, 2 tuning instances, 4
+        linearisation instances (and the corners), so that the whole discover of hequation or
+        bratu2d stays within about 2 minutes on 2 cores."""
         m = int(m)
         if self.scale == "off" or m <= NONLINEAR_LARGE_SIZE:
             return self, None
         m0 = NONLINEAR_LARGE_SIZE
-        new = {"samples": min(self.samples, max(16, round(self.samples * m0 / m))),
-               "heldout": min(self.heldout, max(10, round(self.heldout * m0 / (2 * m)))),
-               "tune_instances": min(self.tune_instances, 4),
-               "linearisation_instances": min(self.linearisation_instances, 8)}
+        new = {"samples": min(self.samples, max(16, round(self.samples * m0 / (2 * m)))),
+               "heldout": min(self.heldout, max(8, round(self.heldout * m0 / (4 * m)))),
+               "tune_instances": min(self.tune_instances, 2),
+               "linearisation_instances": min(self.linearisation_instances, 4)}
         changed = {k: {"configured": getattr(self, k), "used": v} for k, v in new.items() if v != getattr(self, k)}
         if not changed:
             return self, None
-        rule = (f"nonlinear.scale = auto at m = {m} > {m0} unknowns: samples -> max(16, samples x {m0}/m), heldout -> "
-                f"max(10, heldout x {m0}/(2m)), tune_instances -> 4, linearisation_instances -> 8 (never more than configured); "
+        rule = (f"nonlinear.scale = auto at m = {m} > {m0} unknowns: samples -> max(16, samples x {m0}/(2m)), heldout -> "
+                f"max(8, heldout x {m0}/(4m)), tune_instances -> 2, linearisation_instances -> 4 (never more than configured); "
                 "set nonlinear.scale = \"off\" to keep the configured counts")
         return replace(self, **new), {"m": m, "threshold": m0, "changed": changed, "rule": rule}
 

@@ -67,8 +67,8 @@ def test_effective_counts_scale_only_above_the_threshold() -> None:
     assert opts.effective(100) == (opts, None)
     assert opts.effective(NONLINEAR_LARGE_SIZE) == (opts, None)
     eff, rec = opts.effective(10_000)
-    assert (eff.samples, eff.heldout, eff.tune_instances, eff.linearisation_instances) == (26, 10, 4, 8)
-    assert rec["changed"]["samples"] == {"configured": 128, "used": 26} and "scale" in rec["rule"]
+    assert (eff.samples, eff.heldout, eff.tune_instances, eff.linearisation_instances) == (16, 8, 2, 4)
+    assert rec["changed"]["samples"] == {"configured": 128, "used": 16} and "scale" in rec["rule"]
     off = replace(opts, scale="off")
     assert off.effective(10_000) == (off, None)
     small = NonlinearTrainingConfig(samples=8, heldout=5, tune_instances=2, linearisation_instances=3)
@@ -92,7 +92,7 @@ def test_hequation_10k_discover_under_memory_bound(tmp_path: Path) -> None:
     res = _run(cfg, tmp_path / "run", analyse=True, formats=(), progress=False, resume=False, force=False)
     nl = res.analysis["nonlinear"]
     assert nl["linearisation"]["spectrum_estimate"]["estimate"] is True
-    assert nl["scaling"]["changed"]["samples"]["used"] == 26
+    assert nl["scaling"]["changed"]["samples"]["used"] == 16
     lo, hi = nl["linearisation"]["spectrum"]["interval"]
     assert 0.0 < lo < hi <= 1.0 + 1e-8  # J* = I - (c/2m) diag(g^2) K: eigenvalues in (0, 1]
     assert "estimates" in res.analysis["summary"]
