@@ -519,7 +519,7 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
     opts, scaling = opts.effective(family.size)
     solver = solver_from_artefact(alg)
     if getattr(solver, "uses_jvp", False):
-        return analyze_jvp_run(alg, solver, family, opts, progress=progress)
+        return analyze_jvp_run(alg, solver, family, opts, progress=progress, scaling=scaling)
     out = analyze_tableau(solver.tableau, targets=[], name=alg.default_name).to_json()
     out["rk_identified_as"] = out.get("identified_as")
     out["kind"] = "newton-krylov"
@@ -666,7 +666,8 @@ def _solve_scalar_root(solver: Any, family: NonlinearFamily, p: np.ndarray) -> n
     return _solve_accurately(family, p, family.guess(P)[0].numpy())
 
 
-def analyze_jvp_run(alg: Any, solver: Any, family: NonlinearFamily, opts: NonlinearTrainingConfig, *, progress: bool = True) -> dict[str, Any]:
+def analyze_jvp_run(alg: Any, solver: Any, family: NonlinearFamily, opts: NonlinearTrainingConfig, *, progress: bool = True,
+                    scaling: dict[str, Any] | None = None) -> dict[str, Any]:
     """Analyse a learned JVP iteration: its order and local factor (measured over the
     held-out instances, predicted for scalars), pseudocode, and the comparison counting
     F-evaluation equivalents (each JVP at its measured cost) with Newton-GMRES with exact JVPs,
@@ -728,7 +729,10 @@ def analyze_jvp_run(alg: Any, solver: Any, family: NonlinearFamily, opts: Nonlin
         f"equation: {gen['order'] if gen['order'] is not None else '> ' + str(gen['terms'])}"
         + (f" (factor |c_1| = {gen['local_factor']:.3g})" if gen["order"] == 1 else "") + ". "
         + comparison_sentence(comp_in, "In distribution") + " " + comparison_sentence(comp_ood, "Out of distribution")
+        + scale_sentence(scaling, None)
     )
+    if scaling is not None:
+        out["nonlinear"]["scaling"] = scaling
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}
     out["provenance"] = alg.provenance()
