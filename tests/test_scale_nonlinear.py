@@ -79,6 +79,40 @@ def test_effective_counts_scale_only_above_the_threshold() -> None:
     assert MATRIX_FREE_SIZE == NONLINEAR_LARGE_SIZE
 
 
+def _validate(doc: dict) -> None:
+    import jsonschema
+
+    from algodiscover.analysis.schema import AnalysisView, analysis_schema
+
+    errs = [f"{'.'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+            for e in jsonschema.Draft202012Validator(analysis_schema()).iter_errors(doc)]
+    assert not errs, "\n".join(errs[:10])
+    AnalysisView.read(doc)
+
+
+def test_large_run_records_counts_and_estimate_and_validates(tmp_path: Path) -> None:
+    """Just above the threshold (hequation m = 2100, a short training): the automatic counts
+    and the spectrum estimate are recorded, stated in the summary, and analysis.json
+    validates against the strict schema."""
+    import json
+
+    from algodiscover.config import default_config
+    from algodiscover.pipeline import _run
+
+    base = default_config("nonlinear")
+    cfg = replace(base, family="hequation", name="scale-hequation-2100", options={**dict(base.options), "size": 2100},
+                  train=replace(base.train, adam_steps=20, lbfgs_steps=5))
+    _run(cfg, tmp_path / "run", analyse=True, formats=(), progress=False, resume=False, force=False)
+    doc = json.loads((tmp_path / "run" / "analysis.json").read_text())
+    _validate(doc)
+    nl = doc["nonlinear"]
+    assert nl["scaling"]["changed"]["samples"] == {"configured": 128, "used": 61}
+    assert nl["comparison"]["in_distribution"]["instances"] == 24
+    assert nl["linearisation"]["instances"] + nl["linearisation"]["unsolved"] == 4
+    assert nl["linearisation"]["spectrum_estimate"]["estimate"] is True
+    assert "chosen automatically" in doc["summary"] and "estimates" in doc["summary"]
+
+
 @pytest.mark.slow
 def test_hequation_10k_discover_under_memory_bound(tmp_path: Path) -> None:
     """The whole discover of hequation with m = 10^4 unknowns: the spectrum is an estimate,
@@ -90,6 +124,7 @@ def test_hequation_10k_discover_under_memory_bound(tmp_path: Path) -> None:
     base = default_config("nonlinear")
     cfg = replace(base, family="hequation", name="scale-hequation-10k", options={**dict(base.options), "size": 10_000})
     res = _run(cfg, tmp_path / "run", analyse=True, formats=(), progress=False, resume=False, force=False)
+    _validate(res.analysis)
     nl = res.analysis["nonlinear"]
     assert nl["linearisation"]["spectrum_estimate"]["estimate"] is True
     assert nl["scaling"]["changed"]["samples"]["used"] == 16
