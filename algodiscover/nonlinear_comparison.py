@@ -9,8 +9,11 @@ the per-instance ratios over the instances both methods solved) with a verdict o
 the interval excludes 1. :func:`linearisation` solves >= 100 held-out instances (and the
 corners of the parameter range) to high accuracy, takes the eigenvalues of the Jacobian at
 each solution, and reports the local factor ``max |q(lambda)|`` per instance: its median and
-its worst case with the parameters where it occurs. Imports numpy, torch (through the
-family), :mod:`.analysis` and :mod:`.nonlinear_baselines`.
+its worst case with the parameters where it occurs. Above :data:`MATRIX_FREE_SIZE` unknowns
+the linearisation is matrix-free: solutions from newton_krylov, the spectra estimated by
+ARPACK on exact forward-mode JVPs (:func:`estimated_spectrum`), recorded as an estimate
+(``spectrum_estimate``). Imports numpy, torch (through the family), :mod:`.analysis` and
+:mod:`.nonlinear_baselines`.
 """
 
 from __future__ import annotations
