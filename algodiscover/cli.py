@@ -340,7 +340,9 @@ def _summary(analysis: dict[str, Any]) -> str:
                 rat = comp["ratios"].get(setting, {})
                 cis = (comp.get("ci95") or {}).get(setting, {})
                 if rat:
-                    lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{k} {v:.3g}{_interval(cis.get(k))}" for k, v in rat.items()))
+                    # against the learned weights the distilled method carries the run's name: say which it is
+                    label = (lambda k: f"{k} (distilled)" if comp is analysis.get("comparison_learned") and k == analysis.get("name") else k)
+                    lines.append(f"  {setting.replace('_', ' ')}: " + ", ".join(f"{label(k)} {v:.3g}{_interval(cis.get(k))}" for k, v in rat.items()))
     elif kind == "two-derivative-runge-kutta":
         from .analysis.two_derivative_assessment import two_derivative_summary
 
