@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from algodiscover.analysis.spectrum import arnoldi_extremes
 from algodiscover.errors import InputError
@@ -43,6 +45,22 @@ def test_arnoldi_extremes_symmetric_uses_lanczos() -> None:
     r = arnoldi_extremes(lambda v: lam * v, n)
     assert r["symmetric"] and r["converged"]
     assert abs(r["eigenvalues"].min() - 0.1) <= 1e-7 and abs(r["eigenvalues"].max() - 9.0) <= 1e-7
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(30, 200), seed=st.integers(0, 10_000), symmetric=st.booleans())
+def test_arnoldi_extremes_find_the_extreme_real_parts(n: int, seed: int, symmetric: bool) -> None:
+    """Property: for a diagonal matrix (symmetric) or one with a small strictly upper part (not
+    normal) and real eigenvalues in [-3, 5], the estimate's extreme real parts are the
+    eigenvalues' to 1e-6 of the spread."""
+    rng = np.random.default_rng(seed)
+    lam = rng.uniform(-3.0, 5.0, n)
+    A = np.diag(lam) + (0.0 if symmetric else np.triu(0.05 * rng.standard_normal((n, n)) / np.sqrt(n), 1))
+    r = arnoldi_extremes(lambda v: A @ v, n)
+    spread = lam.max() - lam.min()
+    est = np.asarray(r["eigenvalues"]).real
+    assert r["symmetric"] == symmetric
+    assert abs(est.min() - lam.min()) <= 1e-6 * spread and abs(est.max() - lam.max()) <= 1e-6 * spread
 
 
 @pytest.mark.parametrize("name,size", [("hequation", 400), ("bratu2d", 20)])
