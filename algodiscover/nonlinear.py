@@ -47,7 +47,7 @@ from .errors import InputError
 from .options import MODES, NonlinearTrainingConfig
 from .linear import LinearR2N2, PolynomialSolver, SolveResult
 from .model import R2N2
-from .nonlinear_baselines import ANDERSON_DEPTHS, torch_threads, tune_baselines
+from .nonlinear_baselines import ANDERSON_DEPTHS, safeguarded_step, torch_threads, tune_baselines
 from .nonlinear_comparison import compare, linearisation
 from .nonlinear_families import NONLINEAR_FAMILIES, NonlinearFamily, NonlinearProblems, get_nonlinear_family, nonlinear_family_from_config
 
@@ -200,15 +200,9 @@ class NonlinearSolver:
             else:
                 step, cost = self._step(F, x, fx)
             evals += cost
-            for _ in range(self.max_backtracks + 1):
-                x_new = x + step
-                f_new = np.asarray(F(x_new), dtype=np.float64)
-                evals += 1
-                n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
-                if n_new <= self.safeguard_rate * norm:
-                    break
-                rejected += 1
-                step = 0.5 * step
+            x_new, f_new, n_new, spent, rej = safeguarded_step(F, x, step, norm, self.safeguard_rate, self.max_backtracks)
+            evals += spent
+            rejected += rej
             if not math.isfinite(n_new):
                 return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
             x, fx, norm = x_new, f_new, n_new
@@ -581,6 +575,12 @@ def analyze_run(alg, *, progress: bool = True) -> dict[str, Any]:
         + f" The safeguard rejected {comp_in['safeguard_rejections'] + comp_ood['safeguard_rejections']} steps."
         + scale_sentence(scaling, lin)
     )
+    return _with_run_record(out, alg)
+
+
+def _with_run_record(out: dict[str, Any], alg: Any) -> dict[str, Any]:
+    """``out`` with what every nonlinear analysis carries of its run: training record,
+    provenance, structure and problem class."""
     out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
                        "final_loss": alg.training.get("final_loss")}
     out["provenance"] = alg.provenance()
@@ -733,9 +733,4 @@ def analyze_jvp_run(alg: Any, solver: Any, family: NonlinearFamily, opts: Nonlin
     )
     if scaling is not None:
         out["nonlinear"]["scaling"] = scaling
-    out["training"] = {"loss_history": alg.training.get("loss_history", []), "phases": alg.training.get("phases", []),
-                       "final_loss": alg.training.get("final_loss")}
-    out["provenance"] = alg.provenance()
-    out["structure"] = alg.structure
-    out["problem_class"] = "nonlinear"
-    return out
+    return _with_run_record(out, alg)

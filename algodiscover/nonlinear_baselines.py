@@ -43,6 +43,7 @@ import torch
 from .nonlinear_families import NonlinearFamily
 
 __all__ = [
+    "safeguarded_step",
     "CountedF",
     "MethodRun",
     "Tuned",
@@ -82,6 +83,24 @@ _STAGE1, _KEEP = 4, 4
 _TUNE_BUDGET = 300
 _NEWTON_MAX_SIZE = 2000
 _GMRES_RTOLS = (0.5, 0.3, 0.1, 3e-2, 1e-2, 1e-3, 1e-4, 1e-6)
+
+
+def safeguarded_step(F: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: np.ndarray, norm: float, rate: float,
+                     max_backtracks: int) -> tuple[np.ndarray, np.ndarray, float, int, int]:
+    """The safeguard of the learned solvers: accept ``x + step`` when ``||F|| <= rate * norm``,
+    else halve the step (at most ``max_backtracks`` times). Returns ``(x_new, F(x_new),
+    ||F(x_new)||, F evaluations spent, steps rejected)``; the norm is inf where F is not finite."""
+    evals = rejected = 0
+    for _ in range(max_backtracks + 1):
+        x_new = x + step
+        f_new = np.asarray(F(x_new), dtype=np.float64)
+        evals += 1
+        n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
+        if n_new <= rate * norm:
+            break
+        rejected += 1
+        step = 0.5 * step
+    return x_new, f_new, n_new, evals, rejected
 
 
 def dense_solve(J: np.ndarray, f: np.ndarray) -> np.ndarray:

@@ -36,7 +36,7 @@ from torch import nn
 from .analysis.convergence_order import NONLINEAR_TOKENS, STEP_LENGTHS, evaluation_cost, pseudocode
 from .errors import InputError
 from .linear import SolveResult
-from .nonlinear_baselines import forward_jvp
+from .nonlinear_baselines import forward_jvp, safeguarded_step
 
 __all__ = ["JvpR2N2", "JvpSolver", "measure_jvp_cost", "jvp_loss", "batched_jvp"]
 
@@ -254,16 +254,9 @@ class JvpSolver:
                 return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard", rejected)
             step = self._step(F, jvp, x, fx)
             evals += per_step
-            n_new = math.inf
-            for _ in range(self.max_backtracks + 1):
-                x_new = x + step
-                f_new = np.asarray(F(x_new), dtype=np.float64)
-                evals += 1
-                n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
-                if n_new <= self.safeguard_rate * norm:
-                    break
-                rejected += 1
-                step = 0.5 * step
+            x_new, f_new, n_new, spent, rej = safeguarded_step(F, x, step, norm, self.safeguard_rate, self.max_backtracks)
+            evals += spent
+            rejected += rej
             if not math.isfinite(n_new):
                 return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
             x, fx, norm = x_new, f_new, n_new
