@@ -209,16 +209,24 @@ def _soft_max_log(logs: Tensor, tau: float) -> Tensor:
     return (torch.logsumexp(tau * logs, dim=0) - math.log(logs.shape[0])) / tau
 
 
-def minimax_loss(model: LinearR2N2, probs: LinearProblems, outer: int, temperature: float) -> Callable[[], Tensor]:
-    """Soft maximum over the batch of ``log rho_i``, ``rho_i`` the mean residual reduction
-    per outer iteration over ``outer`` iterations (residual recurrence ``r <- q(A) r``,
-    renormalised after every iteration so nothing under- or overflows)."""
+def unit_residual_problem(probs: LinearProblems) -> tuple[Callable[[Tensor], Tensor], Tensor]:
+    """``(g, r0)`` of the minimax objectives: ``g(Y) = -A Y`` (the residual map's linear
+    part) and the training systems' initial residuals normalised to unit length."""
     mv = probs.torch_matvec()
     r0 = probs.torch_rhs() - mv(probs.torch_x0())
     r0 = r0 / torch.linalg.vector_norm(r0, dim=1, keepdim=True)
 
     def g(Y: Tensor) -> Tensor:
         return -mv(Y)
+
+    return g, r0
+
+
+def minimax_loss(model: LinearR2N2, probs: LinearProblems, outer: int, temperature: float) -> Callable[[], Tensor]:
+    """Soft maximum over the batch of ``log rho_i``, ``rho_i`` the mean residual reduction
+    per outer iteration over ``outer`` iterations (residual recurrence ``r <- q(A) r``,
+    renormalised after every iteration so nothing under- or overflows)."""
+    g, r0 = unit_residual_problem(probs)
 
     def loss() -> Tensor:
         y = r0

@@ -26,7 +26,6 @@ modules.
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from typing import Any, Callable
 
@@ -69,13 +68,9 @@ def memory_log_factors(model: Any, g: Callable[[Tensor], Tensor], y0: Tensor, ou
     return logs / outer
 
 
-def _soft_max_log(logs: Tensor, tau: float) -> Tensor:
-    return (torch.logsumexp(tau * logs, dim=0) - math.log(logs.shape[0])) / tau
-
-
 def memory_spectral_loss(model: Any, spectrum: Any, grid: int, temperature: float, outer: int) -> Callable[[], Tensor]:
     """Soft maximum of ``log rho(lambda)`` over the spectral points (module docstring)."""
-    from .linear import spectral_points
+    from .linear import _soft_max_log, spectral_points
 
     pts = spectral_points(spectrum, grid)
     if np.iscomplexobj(pts):
@@ -94,12 +89,9 @@ def memory_spectral_loss(model: Any, spectrum: Any, grid: int, temperature: floa
 
 def memory_minimax_loss(model: Any, probs: Any, outer: int, temperature: float) -> Callable[[], Tensor]:
     """Soft maximum over the training systems of ``log rho_i`` (module docstring)."""
-    mv = probs.torch_matvec()
-    r0 = probs.torch_rhs() - mv(probs.torch_x0())
-    r0 = r0 / torch.linalg.vector_norm(r0, dim=1, keepdim=True)
+    from .linear import _soft_max_log, unit_residual_problem
 
-    def g(Y: Tensor) -> Tensor:
-        return -mv(Y)
+    g, r0 = unit_residual_problem(probs)
 
     def loss() -> Tensor:
         return _soft_max_log(memory_log_factors(model, g, r0, outer), temperature)
