@@ -47,7 +47,7 @@ from .errors import InputError
 from .options import MODES, NonlinearTrainingConfig
 from .linear import LinearR2N2, PolynomialSolver, SolveResult
 from .model import R2N2
-from .nonlinear_baselines import ANDERSON_DEPTHS, safeguarded_step, torch_threads, tune_baselines
+from .nonlinear_baselines import ANDERSON_DEPTHS, safeguarded_iteration, torch_threads, tune_baselines
 from .nonlinear_comparison import compare, linearisation
 from .nonlinear_families import NONLINEAR_FAMILIES, NonlinearFamily, NonlinearProblems, get_nonlinear_family, nonlinear_family_from_config
 
@@ -180,43 +180,24 @@ class NonlinearSolver:
         x = np.asarray(x0, dtype=np.float64).reshape(-1).copy()
         if not np.all(np.isfinite(x)):
             raise InputError("x0 has a non-finite entry")
-        fx = np.asarray(F(x), dtype=np.float64)
-        if fx.shape != x.shape:
-            raise InputError(f"F returns shape {fx.shape} for an input of shape {x.shape}")
-        if not np.all(np.isfinite(fx)):
-            raise InputError("F is not finite (NaN or inf) at the starting point")
-        evals = 1
-        norm = float(np.linalg.norm(fx))
-        hist = [norm]
-        rejected = 0
-        budget = max_evaluations if max_evaluations is not None else 10**9
         past_x: deque[np.ndarray] = deque([x.copy()], maxlen=self.memory + 1)
         past_v: deque[list[np.ndarray]] = deque(maxlen=max(self.memory, 1))
-        for k in range(1, maxiter + 1):
-            if norm <= tol:
-                return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard", rejected)
-            if self.memory:
-                step, cost, vs = self._memory_step(F, x, fx, past_x, past_v)
-            else:
-                step, cost = self._step(F, x, fx)
-            evals += cost
-            x_new, f_new, n_new, spent, rej = safeguarded_step(F, x, step, norm, self.safeguard_rate, self.max_backtracks)
-            evals += spent
-            rejected += rej
-            if not math.isfinite(n_new):
-                return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
-            x, fx, norm = x_new, f_new, n_new
-            if self.memory:
-                past_v.append(vs)
-                past_x.append(x.copy())
-            hist.append(norm)
-            if callback is not None:
-                callback(x)
-            if evals >= budget:
-                break
-        ok = norm <= tol
-        return SolveResult(x, ok, 0 if ok else maxiter, len(hist) - 1, evals, tuple(hist),
-                           ("converged" if ok else "did not converge within the limits") + f"; {rejected} steps rejected by the safeguard", rejected)
+        last_vs: list[list[np.ndarray]] = []
+
+        def propose(x: np.ndarray, fx: np.ndarray) -> tuple[np.ndarray, int]:
+            if not self.memory:
+                return self._step(F, x, fx)
+            step, cost, vs = self._memory_step(F, x, fx, past_x, past_v)
+            last_vs[:] = [vs]
+            return step, cost
+
+        def accepted(x: np.ndarray) -> None:
+            past_v.append(last_vs[0])
+            past_x.append(x.copy())
+
+        return safeguarded_iteration(F, x, propose, tol=tol, maxiter=maxiter, max_evaluations=max_evaluations, callback=callback,
+                                     rate=self.safeguard_rate, max_backtracks=self.max_backtracks,
+                                     accepted=accepted if self.memory else None)
 
     def _stages(self, F: Callable[[np.ndarray], np.ndarray], x: np.ndarray, fx: np.ndarray) -> list[np.ndarray]:
         """The derivative-free stage values ``v_j = -F(x + h sum_l W_jl v_l)`` (``v_1 = -F(x)``)."""

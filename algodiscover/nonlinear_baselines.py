@@ -40,10 +40,11 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
+from .errors import InputError
 from .nonlinear_families import NonlinearFamily
 
 __all__ = [
-    "safeguarded_step",
+    "safeguarded_iteration",
     "CountedF",
     "MethodRun",
     "Tuned",
@@ -85,22 +86,55 @@ _NEWTON_MAX_SIZE = 2000
 _GMRES_RTOLS = (0.5, 0.3, 0.1, 3e-2, 1e-2, 1e-3, 1e-4, 1e-6)
 
 
-def safeguarded_step(F: Callable[[np.ndarray], np.ndarray], x: np.ndarray, step: np.ndarray, norm: float, rate: float,
-                     max_backtracks: int) -> tuple[np.ndarray, np.ndarray, float, int, int]:
-    """The safeguard of the learned solvers: accept ``x + step`` when ``||F|| <= rate * norm``,
-    else halve the step (at most ``max_backtracks`` times). Returns ``(x_new, F(x_new),
-    ||F(x_new)||, F evaluations spent, steps rejected)``; the norm is inf where F is not finite."""
-    evals = rejected = 0
-    for _ in range(max_backtracks + 1):
-        x_new = x + step
-        f_new = np.asarray(F(x_new), dtype=np.float64)
-        evals += 1
-        n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
-        if n_new <= rate * norm:
+def safeguarded_iteration(F: Callable[[np.ndarray], np.ndarray], x0: np.ndarray,
+                          propose: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, int]], *, tol: float, maxiter: int,
+                          max_evaluations: int | None, callback: Callable[[np.ndarray], Any] | None, rate: float,
+                          max_backtracks: int, accepted: Callable[[np.ndarray], Any] | None = None) -> Any:
+    """The outer loop of the learned solvers, until ``||F(x)||_2 <= tol``: ``propose(x, F(x))``
+    gives a step and its cost in F evaluations (F(x) itself not counted); the safeguard
+    accepts ``x + step`` when ``||F|| <= rate * ||F(x)||``, else halves the step (at most
+    ``max_backtracks`` times) and counts the rejection; ``accepted(x)`` sees every accepted
+    iterate (a memory's history). Returns :class:`~algodiscover.linear.SolveResult`
+    (``nmatvec`` = F evaluations, derivative products at their cost)."""
+    from .linear import SolveResult
+
+    x = np.asarray(x0, dtype=np.float64).reshape(-1).copy()
+    fx = np.asarray(F(x), dtype=np.float64)
+    if fx.shape != x.shape:
+        raise InputError(f"F returns shape {fx.shape} for an input of shape {x.shape}")
+    if not np.all(np.isfinite(fx)):
+        raise InputError("F is not finite (NaN or inf) at the starting point")
+    evals = 1
+    norm = float(np.linalg.norm(fx))
+    hist, rejected = [norm], 0
+    budget = max_evaluations if max_evaluations is not None else 10**9
+    for k in range(1, maxiter + 1):
+        if norm <= tol:
+            return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard", rejected)
+        step, cost = propose(x, fx)
+        evals += cost
+        for _ in range(max_backtracks + 1):
+            x_new = x + step
+            f_new = np.asarray(F(x_new), dtype=np.float64)
+            evals += 1
+            n_new = float(np.linalg.norm(f_new)) if np.all(np.isfinite(f_new)) else math.inf
+            if n_new <= rate * norm:
+                break
+            rejected += 1
+            step = 0.5 * step
+        if not math.isfinite(n_new):
+            return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
+        x, fx, norm = x_new, f_new, n_new
+        if accepted is not None:
+            accepted(x)
+        hist.append(norm)
+        if callback is not None:
+            callback(x)
+        if evals >= budget:
             break
-        rejected += 1
-        step = 0.5 * step
-    return x_new, f_new, n_new, evals, rejected
+    ok = norm <= tol
+    return SolveResult(x, ok, 0 if ok else maxiter, len(hist) - 1, evals, tuple(hist),
+                       ("converged" if ok else "did not converge within the limits") + f"; {rejected} steps rejected by the safeguard", rejected)
 
 
 def dense_solve(J: np.ndarray, f: np.ndarray) -> np.ndarray:

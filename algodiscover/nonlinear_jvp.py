@@ -36,7 +36,7 @@ from torch import nn
 from .analysis.convergence_order import NONLINEAR_TOKENS, STEP_LENGTHS, evaluation_cost, pseudocode
 from .errors import InputError
 from .linear import SolveResult
-from .nonlinear_baselines import forward_jvp, safeguarded_step
+from .nonlinear_baselines import forward_jvp, safeguarded_iteration
 
 __all__ = ["JvpR2N2", "JvpSolver", "measure_jvp_cost", "jvp_loss", "batched_jvp"]
 
@@ -238,33 +238,7 @@ class JvpSolver:
               tol: float = 1e-10, maxiter: int = 200, max_evaluations: int | None = None,
               callback: Callable[[np.ndarray], Any] | None = None) -> SolveResult:
         """Iterate until ``||F(x)||_2 <= tol``; ``maxiter`` counts outer steps."""
-        x = np.asarray(x0, dtype=np.float64).reshape(-1).copy()
-        fx = np.asarray(F(x), dtype=np.float64)
-        if fx.shape != x.shape:
-            raise InputError(f"F returns shape {fx.shape} for an input of shape {x.shape}")
-        if not np.all(np.isfinite(fx)):
-            raise InputError("F is not finite (NaN or inf) at the starting point")
-        evals = 1
-        norm = float(np.linalg.norm(fx))
-        hist, rejected = [norm], 0
-        budget = max_evaluations if max_evaluations is not None else 10**9
         per_step = len(self.pattern) - 1 + (1 if self.step_length == "minimal-residual" else 0)
-        for k in range(1, maxiter + 1):
-            if norm <= tol:
-                return SolveResult(x, True, 0, k - 1, evals, tuple(hist), f"converged; {rejected} steps rejected by the safeguard", rejected)
-            step = self._step(F, jvp, x, fx)
-            evals += per_step
-            x_new, f_new, n_new, spent, rej = safeguarded_step(F, x, step, norm, self.safeguard_rate, self.max_backtracks)
-            evals += spent
-            rejected += rej
-            if not math.isfinite(n_new):
-                return SolveResult(x, False, -1, k, evals, tuple(hist), f"breakdown: F is not finite; {rejected} steps rejected", rejected)
-            x, fx, norm = x_new, f_new, n_new
-            hist.append(norm)
-            if callback is not None:
-                callback(x)
-            if evals >= budget:
-                break
-        ok = norm <= tol
-        return SolveResult(x, ok, 0 if ok else maxiter, len(hist) - 1, evals, tuple(hist),
-                           ("converged" if ok else "did not converge within the limits") + f"; {rejected} steps rejected by the safeguard", rejected)
+        return safeguarded_iteration(F, np.asarray(x0, dtype=np.float64), lambda x, fx: (self._step(F, jvp, x, fx), per_step),
+                                     tol=tol, maxiter=maxiter, max_evaluations=max_evaluations, callback=callback,
+                                     rate=self.safeguard_rate, max_backtracks=self.max_backtracks)
