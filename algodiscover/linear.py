@@ -68,7 +68,7 @@ from scipy.sparse.linalg import LinearOperator
 from torch import nn
 
 from .analysis import ButcherTableau, check_order
-from .analysis.iterations import comparison_methods
+from .analysis.iterations import comparison_methods, r2n2_stages
 from .analysis.krylov import KrylovAnalysis, analyze_polynomial_iteration
 from .analysis.polynomials import normalise, polynomial_coefficients, q_values
 from .analysis.spectrum import Spectrum, lanczos_extremes
@@ -705,14 +705,8 @@ class PolynomialSolver:
 
     def _outer(self, mv: Callable[[np.ndarray], np.ndarray], x: np.ndarray, r: np.ndarray) -> np.ndarray:
         """One outer iteration from ``x`` with residual ``r``; returns the new x (n - 1 matvecs)."""
-        W, b, h = self.W, self.b, self.h
-        vs = [r]
-        for j in range(1, self.stages):
-            d = np.zeros_like(x)
-            for l in range(j):
-                if W[j, l] != 0.0:
-                    d = d + W[j, l] * vs[l]
-            vs.append(r - h * mv(d))
+        b, h = self.b, self.h
+        vs = r2n2_stages(mv, r, self.W, h, self.stages)
         upd = np.zeros_like(x)
         for j in range(self.stages):
             if b[j] != 0.0:

@@ -125,6 +125,19 @@ class _Recorder:
         return IterationHistory(self.method, tuple(self.mv), tuple(self.res), self.hit, time.perf_counter() - self.t0)
 
 
+def r2n2_stages(mv: MatVec, r: np.ndarray, W: np.ndarray, h: float, n: int) -> list[np.ndarray]:
+    """The stage values of one R2N2 outer iteration on ``f(x) = rhs - A x`` from the residual
+    ``r``: ``v_1 = r``, ``v_j = r - h A sum_{l<j} W_jl v_l`` (``n - 1`` matvecs; real or complex)."""
+    vs = [r]
+    for j in range(1, n):
+        d = np.zeros_like(r)
+        for l in range(j):
+            if W[j, l] != 0.0:
+                d = d + W[j, l] * vs[l]
+        vs.append(r - h * mv(d))
+    return vs
+
+
 def run_polynomial_iteration(A: Any, rhs: np.ndarray, W: np.ndarray, b: np.ndarray, h: float, *, tol: float = 1e-10,
                              budget: int = 10_000, method: str = "learned") -> IterationHistory:
     """The R2N2 outer iteration on ``A x = rhs`` from ``x = 0`` (n matvecs per outer)."""
@@ -135,14 +148,8 @@ def run_polynomial_iteration(A: Any, rhs: np.ndarray, W: np.ndarray, b: np.ndarr
     r = rhs.astype(np.float64).copy()
     count = 0
     while True:
-        vs = [r]
-        for j in range(1, n):
-            d = np.zeros_like(x)
-            for l in range(j):
-                if W[j, l] != 0.0:
-                    d += W[j, l] * vs[l]
-            vs.append(r - h * mv(d))
-            count += 1
+        vs = r2n2_stages(mv, r, W, h, n)
+        count += n - 1
         upd = np.zeros_like(x)
         for j in range(n):
             if b[j] != 0.0:
@@ -180,15 +187,7 @@ class MemoryStepper:
         self.vs: list[list[np.ndarray]] = []
 
     def stages(self, mv: MatVec, r: np.ndarray) -> list[np.ndarray]:
-        W, h = self.W, self.h
-        vs = [r]
-        for j in range(1, self.n):
-            d = np.zeros_like(r)
-            for l in range(j):
-                if W[j, l] != 0.0:
-                    d = d + W[j, l] * vs[l]
-            vs.append(r - h * mv(d))
-        return vs
+        return r2n2_stages(mv, r, self.W, self.h, self.n)
 
     def step(self, mv: MatVec, x: np.ndarray, r: np.ndarray) -> np.ndarray:
         """``x_{k+1}`` from ``x_k`` and its residual ``r_k`` (``n - 1`` matvecs)."""
